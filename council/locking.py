@@ -1,0 +1,36 @@
+"""Row locks, taken in one global order to rule out deadlocks.
+
+Order: meeting → proposal → ballot → ledger head. A service takes only the locks it
+needs, but never in another order.
+
+Shared locks (``FOR SHARE``) let many ballots be cast at once while still blocking the
+exclusive lock a close or an adjournment takes; the Django ORM only offers exclusive
+locks, hence the raw query. SQLite (the embedded default) locks the whole database per
+write transaction, so there the plain select is enough.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+def lock(model: type[M], pk: object, *, shared: bool = False) -> M:
+    """Lock row ``pk`` of ``model`` until the transaction ends and return it, fresh.
+
+    Raises ``model.DoesNotExist`` when there is no such row.
+    """
+    if not shared or connection.vendor != "postgresql":
+        return model._default_manager.select_for_update().get(pk=pk)
+    opts = model._meta
+    sql = (
+        f"SELECT * FROM {connection.ops.quote_name(opts.db_table)} "  # noqa: S608 — names, not input
+        f"WHERE {connection.ops.quote_name(opts.pk.column)} = %s FOR SHARE"
+    )
+    rows = list(model._default_manager.raw(sql, [pk]))
+    if not rows:
+        raise model.DoesNotExist(f"{opts.object_name} {pk} does not exist")
+    return rows[0]

@@ -1,0 +1,252 @@
+"""Councils, meetings, attendance, and the decision ledger.
+
+Models hold data and the invariants the database can enforce. Business rules live in
+``services.py`` (state changes) and ``proposals/rules.py`` (the arithmetic).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from proposals import rules
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class Basis(models.TextChoices):
+    MEMBERS = rules.Basis.MEMBERS.value, _("all member units")
+    PRESENT = rules.Basis.PRESENT.value, _("units present")
+    CAST = rules.Basis.CAST.value, _("votes cast")
+
+
+class Council(models.Model):
+    """A body of member units that decides by vote, with its own rule set."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    # The rule set (spec: "Configurable rule set"); copied onto each vote when it opens.
+    quorum_numerator = models.PositiveSmallIntegerField(_("quorum numerator"), default=2)
+    quorum_denominator = models.PositiveSmallIntegerField(_("quorum denominator"), default=3)
+    quorum_strict = models.BooleanField(_("quorum: more than (not at least)"), default=True)
+    majority_numerator = models.PositiveSmallIntegerField(_("majority numerator"), default=1)
+    majority_denominator = models.PositiveSmallIntegerField(_("majority denominator"), default=2)
+    majority_strict = models.BooleanField(_("majority: more than (not at least)"), default=True)
+    majority_basis = models.CharField(
+        _("majority basis"), max_length=10, choices=Basis.choices, default=Basis.MEMBERS
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("council")
+        verbose_name_plural = _("councils")
+        constraints = [
+            # Fractions in (0, 1]; "more than all" can never be met.
+            models.CheckConstraint(
+                condition=Q(quorum_numerator__gt=0)
+                & Q(quorum_numerator__lte=models.F("quorum_denominator"))
+                & (Q(quorum_strict=False) | Q(quorum_numerator__lt=models.F("quorum_denominator"))),
+                name="council_quorum_fraction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(majority_numerator__gt=0)
+                & Q(majority_numerator__lte=models.F("majority_denominator"))
+                & (
+                    Q(majority_strict=False)
+                    | Q(majority_numerator__lt=models.F("majority_denominator"))
+                ),
+                name="council_majority_fraction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(majority_basis__in=Basis.values), name="council_majority_basis_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def rule_set(self) -> rules.RuleSet:
+        return rules.RuleSet(
+            quorum=rules.Threshold(
+                self.quorum_numerator, self.quorum_denominator, self.quorum_strict
+            ),
+            majority=rules.Threshold(
+                self.majority_numerator, self.majority_denominator, self.majority_strict
+            ),
+            basis=rules.Basis(self.majority_basis),
+        )
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class MeetingMode(models.TextChoices):
+    IN_PERSON = "in_person", _("in person")
+    ONLINE = "online", _("online")
+    HYBRID = "hybrid", _("hybrid")
+
+
+class MeetingStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    IN_SESSION = "in_session", _("in session")
+    ADJOURNED = "adjourned", _("adjourned")
+
+
+class Meeting(models.Model):
+    Mode = MeetingMode
+    Status = MeetingStatus
+
+    council = models.ForeignKey(
+        Council, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("council")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    scheduled_at = models.DateTimeField(_("scheduled at"))
+    mode = models.CharField(
+        _("mode"), max_length=10, choices=MeetingMode.choices, default=MeetingMode.IN_PERSON
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    adjourned_at = models.DateTimeField(_("adjourned at"), null=True, blank=True)
+    # The snapshot of eligible units taken at the start: the denominator of every vote of
+    # this meeting, whatever happens to the membership afterwards.
+    eligible_units = models.ManyToManyField(
+        "members.MemberUnit",
+        related_name="eligible_in",
+        blank=True,
+        verbose_name=_("eligible units"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_at", "-id"]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=MeetingMode.values), name="meeting_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="scheduled", started_at__isnull=True, adjourned_at__isnull=True)
+                    | Q(status="in_session", started_at__isnull=False, adjourned_at__isnull=True)
+                    | Q(status="adjourned", started_at__isnull=False, adjourned_at__isnull=False)
+                ),
+                name="meeting_status_matches_times",
+            ),
+        ]
+        indexes = [models.Index(fields=["council", "scheduled_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Attendance(models.Model):
+    """One stay of a unit at a meeting: checked in, and later perhaps checked out.
+
+    A unit is present while it has an attendance with no check-out. Rows are never
+    deleted, so the history of arrivals and departures stays complete.
+    """
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="attendances")
+    unit = models.ForeignKey(
+        "members.MemberUnit", on_delete=models.PROTECT, related_name="attendances"
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"))
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    checked_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["checked_in_at", "id"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            # A unit is present at most once at a time: the database arbitrates races.
+            models.UniqueConstraint(
+                fields=["meeting", "unit"],
+                condition=Q(checked_out_at__isnull=True),
+                name="attendance_one_open_stay_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(checked_out_at__isnull=True)
+                | Q(checked_out_at__gte=models.F("checked_in_at")),
+                name="attendance_checks_out_after_check_in",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} @ {self.meeting}"
+
+
+class LedgerHead(models.Model):
+    """The tip of one council's hash chain; locking it serialises appends."""
+
+    council = models.OneToOneField(
+        Council, on_delete=models.PROTECT, primary_key=True, related_name="ledger_head"
+    )
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("ledger head")
+
+    def __str__(self) -> str:
+        return f"{self.council_id}#{self.seq}"
+
+
+class LedgerEvent(models.Model):
+    """One state change, appended in the same transaction as the change itself.
+
+    ``hash`` is SHA-256 over the canonical JSON of the event and ``prev_hash``; see
+    ``council/ledger.py``. Each council has its own chain, numbered from 1.
+    """
+
+    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="ledger_events")
+    seq = models.PositiveBigIntegerField()
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=64)
+    object = models.CharField(max_length=64)
+    data = models.JSONField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["council", "seq"]
+        verbose_name = _("ledger event")
+        verbose_name_plural = _("ledger events")
+        constraints = [
+            # One successor per position: two appends can never fork a chain.
+            models.UniqueConstraint(fields=["council", "seq"], name="ledger_one_event_per_seq"),
+            models.UniqueConstraint(
+                fields=["council", "prev_hash"], name="ledger_one_successor_per_event"
+            ),
+        ]
+        indexes = [models.Index(fields=["object"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object}"

@@ -1,0 +1,371 @@
+"""Use cases for councils, meetings and attendance.
+
+Each public function is one use case: it checks who is acting, takes the locks it needs
+(in the order of ``council/locking.py``), changes the rows, and appends its ledger event
+in the same transaction. A refusal raises a :mod:`council.errors` error and leaves
+nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import permissions
+from members.models import MemberUnit
+from proposals import rules as rule_module
+
+from . import ledger
+from .errors import Code, Conflict, Forbidden, NotFound, check_model
+from .locking import lock
+from .models import Attendance, Council, Meeting
+
+Actor = AbstractBaseUser
+
+
+def _rules_fields(rules: rule_module.RuleSet) -> dict[str, Any]:
+    return {
+        "quorum_numerator": rules.quorum.numerator,
+        "quorum_denominator": rules.quorum.denominator,
+        "quorum_strict": rules.quorum.strict,
+        "majority_numerator": rules.majority.numerator,
+        "majority_denominator": rules.majority.denominator,
+        "majority_strict": rules.majority.strict,
+        "majority_basis": str(rules.basis),
+    }
+
+
+def _time(at: datetime.datetime | None) -> str | None:
+    return ledger.format_time(at) if at else None
+
+
+# --- Councils ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_council(
+    *,
+    actor: Actor,
+    name: str,
+    slug: str,
+    time_zone: str = "UTC",
+    rules: rule_module.RuleSet = rule_module.DEFAULT_RULES,
+) -> Council:
+    """Create a council and start its ledger chain. Superusers only."""
+    if not permissions.is_superuser(actor):
+        raise Forbidden(_("Only administrators create councils."))
+    council = Council(name=name, slug=slug, time_zone=time_zone, **_rules_fields(rules))
+    check_model(council)
+    council.save()
+    ledger.start_chain(council.pk)
+    ledger.append(
+        council_id=council.pk,
+        actor=actor,
+        action="council.created",
+        object=f"council:{council.pk}",
+        data={"name": name, "slug": slug, "time_zone": time_zone, "rules": rules.as_dict()},
+    )
+    return council
+
+
+@transaction.atomic
+def update_council(
+    *,
+    actor: Actor,
+    council: Council,
+    name: str | None = None,
+    time_zone: str | None = None,
+    rules: rule_module.RuleSet | None = None,
+) -> Council:
+    """Rename a council, or change its time zone or rule set.
+
+    A new rule set applies to votes opened afterwards; open and closed votes keep the
+    rule set frozen on them.
+    """
+    permissions.require_manage(actor, council.pk)
+    council = lock(Council, council.pk)
+    changes: dict[str, Any] = {}
+    if name is not None and name != council.name:
+        council.name = changes["name"] = name
+    if time_zone is not None and time_zone != council.time_zone:
+        council.time_zone = changes["time_zone"] = time_zone
+    if rules is not None and rules != council.rule_set:
+        for key, value in _rules_fields(rules).items():
+            setattr(council, key, value)
+        changes["rules"] = rules.as_dict()
+    if not changes:
+        return council
+    check_model(council)
+    council.save()
+    ledger.append(
+        council_id=council.pk,
+        actor=actor,
+        action="council.updated",
+        object=f"council:{council.pk}",
+        data=changes,
+    )
+    return council
+
+
+# --- Meetings ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_meeting(
+    *,
+    actor: Actor,
+    council: Council,
+    title: str,
+    scheduled_at: datetime.datetime,
+    mode: str = Meeting.Mode.IN_PERSON,
+) -> Meeting:
+    permissions.require_manage(actor, council.pk)
+    meeting = Meeting(council=council, title=title, scheduled_at=scheduled_at, mode=mode)
+    check_model(meeting)
+    meeting.save()
+    ledger.append(
+        council_id=council.pk,
+        actor=actor,
+        action="meeting.scheduled",
+        object=f"meeting:{meeting.pk}",
+        data={"title": title, "scheduled_at": _time(scheduled_at), "mode": mode},
+    )
+    return meeting
+
+
+@transaction.atomic
+def update_meeting(
+    *,
+    actor: Actor,
+    meeting: Meeting,
+    title: str | None = None,
+    scheduled_at: datetime.datetime | None = None,
+    mode: str | None = None,
+) -> Meeting:
+    """Edit a meeting. Its time and mode are fixed once it has started (casting rules
+    depend on the mode); the title can be corrected until it is adjourned."""
+    permissions.require_manage(actor, meeting.council_id)
+    meeting = lock(Meeting, meeting.pk)
+    changes: dict[str, Any] = {}
+    if title is not None and title != meeting.title:
+        meeting.title = changes["title"] = title
+    if scheduled_at is not None and scheduled_at != meeting.scheduled_at:
+        meeting.scheduled_at = scheduled_at
+        changes["scheduled_at"] = _time(scheduled_at)
+    if mode is not None and mode != meeting.mode:
+        meeting.mode = changes["mode"] = mode
+    if not changes:
+        return meeting
+    if meeting.status == Meeting.Status.ADJOURNED:
+        raise Conflict(_("The meeting is adjourned."), code=Code.MEETING_ADJOURNED)
+    if set(changes) - {"title"} and meeting.status != Meeting.Status.SCHEDULED:
+        raise Conflict(
+            _("The meeting has started; its time and mode are fixed."), code=Code.NOT_SCHEDULED
+        )
+    check_model(meeting)
+    meeting.save()
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="meeting.updated",
+        object=f"meeting:{meeting.pk}",
+        data=changes,
+    )
+    return meeting
+
+
+@transaction.atomic
+def start_meeting(*, actor: Actor, meeting: Meeting) -> Meeting:
+    """Open the session and take the snapshot of eligible units.
+
+    Eligible are the council's voting units that are members on the day of the start,
+    in the council's time zone. The snapshot is the denominator of every vote of the
+    meeting; later arrivals or departures of members do not move it.
+    """
+    permissions.require_manage(actor, meeting.council_id)
+    meeting = lock(Meeting, meeting.pk)
+    if meeting.status != Meeting.Status.SCHEDULED:
+        raise Conflict(_("The meeting has already started."), code=Code.NOT_SCHEDULED)
+    now = timezone.now()
+    today = now.astimezone(meeting.council.zone).date()
+    eligible = list(
+        MemberUnit.objects.filter(council_id=meeting.council_id)
+        .eligible_on(today)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    meeting.status = Meeting.Status.IN_SESSION
+    meeting.started_at = now
+    meeting.save(update_fields=["status", "started_at"])
+    meeting.eligible_units.set(eligible)
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="meeting.started",
+        object=f"meeting:{meeting.pk}",
+        data={"started_at": _time(now), "eligible_units": eligible},
+    )
+    return meeting
+
+
+@transaction.atomic
+def adjourn_meeting(*, actor: Actor, meeting: Meeting) -> Meeting:
+    """End the session. Refused while a vote of the meeting is open (close it first)."""
+    permissions.require_manage(actor, meeting.council_id)
+    meeting = lock(Meeting, meeting.pk)
+    if meeting.status != Meeting.Status.IN_SESSION:
+        raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
+    # Opening a vote takes this meeting's lock too, so none can open behind this check.
+    if meeting.proposals.filter(status="open").exists():
+        raise Conflict(_("A vote is still open; close it before adjourning."), code=Code.VOTE_OPEN)
+    now = timezone.now()
+    meeting.status = Meeting.Status.ADJOURNED
+    meeting.adjourned_at = now
+    meeting.save(update_fields=["status", "adjourned_at"])
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="meeting.adjourned",
+        object=f"meeting:{meeting.pk}",
+        data={"adjourned_at": _time(now)},
+    )
+    return meeting
+
+
+# --- Attendance -------------------------------------------------------------------------
+
+
+def _unit_of(meeting: Meeting, unit: MemberUnit) -> MemberUnit:
+    if unit.council_id != meeting.council_id:
+        raise NotFound(_("No such unit in this council."))
+    return unit
+
+
+def _require_attendance_right(actor: Actor, meeting: Meeting, unit: MemberUnit) -> None:
+    """Secretaries check any unit in or out; a delegate only their own unit, and only
+    online or hybrid (in the room, attendance is the secretary's to record)."""
+    permissions.require_view(actor, meeting.council_id)
+    if permissions.can_manage(actor, meeting.council_id):
+        return
+    if meeting.mode != Meeting.Mode.IN_PERSON and permissions.represents(actor, unit):
+        return
+    raise Forbidden(_("Only the secretary records attendance for this unit."))
+
+
+def present_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
+    return Attendance.objects.filter(
+        meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True
+    ).first()
+
+
+def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance:
+    """Check ``unit`` in, inside the caller's transaction; a no-op if already present.
+
+    For services that hold the meeting lock already (check-in, and casting a ballot
+    online, which checks the unit in). Two concurrent arrivals of one unit both succeed
+    with a single stay: the partial unique constraint arbitrates.
+    """
+    existing = present_attendance(meeting, unit)
+    if existing:
+        return existing
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            attendance = Attendance.objects.create(
+                meeting_id=meeting.pk,
+                unit_id=unit.pk,
+                checked_in_at=now,
+                checked_in_by=actor if actor and actor.is_authenticated else None,
+            )
+    except IntegrityError:
+        # Another request checked the unit in between our read and our insert.
+        attendance = present_attendance(meeting, unit)
+        if attendance is None:
+            raise
+        return attendance
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="attendance.checked_in",
+        object=f"meeting:{meeting.pk}",
+        data={"unit": unit.pk, "attendance": attendance.pk, "at": _time(now)},
+    )
+    return attendance
+
+
+@transaction.atomic
+def check_in(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance:
+    """Mark a unit present at a meeting in session. Checking in twice changes nothing."""
+    _unit_of(meeting, unit)
+    _require_attendance_right(actor, meeting, unit)
+    meeting = lock(Meeting, meeting.pk, shared=True)
+    if meeting.status != Meeting.Status.IN_SESSION:
+        raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
+    return record_arrival(actor=actor, meeting=meeting, unit=unit)
+
+
+@transaction.atomic
+def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance | None:
+    """Mark a unit as gone. Its ballots stay; in person it can no longer cast or replace
+    one. Returns the closed stay, or None if the unit was not present."""
+    _unit_of(meeting, unit)
+    _require_attendance_right(actor, meeting, unit)
+    meeting = lock(Meeting, meeting.pk, shared=True)
+    if meeting.status != Meeting.Status.IN_SESSION:
+        raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
+    attendance = (
+        Attendance.objects.select_for_update()
+        .filter(meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True)
+        .first()
+    )
+    if attendance is None:
+        return None
+    now = timezone.now()
+    attendance.checked_out_at = now
+    attendance.checked_out_by = actor
+    attendance.save(update_fields=["checked_out_at", "checked_out_by"])
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="attendance.checked_out",
+        object=f"meeting:{meeting.pk}",
+        data={"unit": unit.pk, "attendance": attendance.pk, "at": _time(now)},
+    )
+    return attendance
+
+
+# --- Reading the quorum -----------------------------------------------------------------
+
+
+def present_unit_ids(meeting: Meeting) -> set[int]:
+    """Eligible units checked in now. Non-voting or late-joining units count nowhere."""
+    return set(
+        Attendance.objects.filter(
+            meeting_id=meeting.pk,
+            checked_out_at__isnull=True,
+            unit__in=meeting.eligible_units.all(),
+        ).values_list("unit_id", flat=True)
+    )
+
+
+def quorum(meeting: Meeting) -> rule_module.Line:
+    """The live attendance line of a meeting, under the council's current rule set.
+
+    Before the start there is no snapshot yet; the council's current voting members
+    stand in for it so a secretary can see what the quorum will be.
+    """
+    if meeting.status == Meeting.Status.SCHEDULED:
+        today = timezone.now().astimezone(meeting.council.zone).date()
+        eligible = (
+            MemberUnit.objects.filter(council_id=meeting.council_id).eligible_on(today).count()
+        )
+        return rule_module.quorum_line(eligible, 0, meeting.council.rule_set)
+    eligible = meeting.eligible_units.count()
+    return rule_module.quorum_line(
+        eligible, len(present_unit_ids(meeting)), meeting.council.rule_set
+    )

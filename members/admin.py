@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from council.admin_base import ServiceAdmin
+
+from . import services
+from .models import MemberUnit, Role
+
+
+@admin.register(MemberUnit)
+class MemberUnitAdmin(ServiceAdmin):
+    list_display = ("short_name", "name", "council", "voting", "label", "joined_on", "left_on")
+    list_filter = ("council", "voting", "label")
+    search_fields = ("name", "short_name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: MemberUnit | None = None):
+        return ("council",) if obj else ()
+
+    def save_model(self, request: HttpRequest, obj: MemberUnit, form: Any, change: bool) -> None:
+        fields = {
+            name: getattr(obj, name)
+            for name in ("name", "short_name", "voting", "label", "joined_on", "left_on")
+        }
+        if change:
+            services.update_unit(actor=request.user, unit=obj, **fields)
+        else:
+            obj.pk = services.create_unit(actor=request.user, council=obj.council, **fields).pk
+
+
+@admin.register(Role)
+class RoleAdmin(ServiceAdmin):
+    list_display = ("user", "council", "role", "unit")
+    list_filter = ("council", "role")
+    search_fields = ("user__username",)
+    autocomplete_fields = ()
+
+    def has_change_permission(self, request: HttpRequest, obj: Role | None = None) -> bool:
+        # A role is granted or revoked, never edited in place.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Role | None = None) -> bool:
+        return request.user.is_superuser
+
+    def save_model(self, request: HttpRequest, obj: Role, form: Any, change: bool) -> None:
+        obj.pk = services.grant_role(
+            actor=request.user, user=obj.user, council=obj.council, role=obj.role, unit=obj.unit
+        ).pk
+
+    def delete_model(self, request: HttpRequest, obj: Role) -> None:
+        services.revoke_role(actor=request.user, role=obj)

@@ -1,0 +1,123 @@
+"""Member units of a council, and the roles people hold in councils."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class MemberUnitQuerySet(models.QuerySet["MemberUnit"]):
+    def eligible_on(self, day: datetime.date) -> MemberUnitQuerySet:
+        """Voting units that are members on ``day`` (joined on or before, not yet left)."""
+        return self.filter(voting=True, joined_on__lte=day).filter(
+            Q(left_on__isnull=True) | Q(left_on__gt=day)
+        )
+
+
+class MemberUnit(models.Model):
+    """An organisation of the council. It holds one vote per proposal, if it votes at all."""
+
+    class Label(models.TextChoices):
+        # Labels only: the chair unit has one vote like everyone else (spec, rule 1).
+        NONE = "", _("—")
+        CHAIR = "chair", _("chair unit")
+        VICE_CHAIR = "vice_chair", _("vice-chair unit")
+
+    council = models.ForeignKey(
+        "council.Council",
+        on_delete=models.PROTECT,
+        related_name="units",
+        verbose_name=_("council"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=40)
+    voting = models.BooleanField(
+        _("voting"),
+        default=True,
+        help_text=_("Non-voting participants (partners, observers) attend but count nowhere."),
+    )
+    label = models.CharField(_("label"), max_length=12, choices=Label.choices, blank=True)
+    joined_on = models.DateField(_("joined on"), default=datetime.date.today)
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+
+    objects = MemberUnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["council", "short_name"]
+        verbose_name = _("member unit")
+        verbose_name_plural = _("member units")
+        constraints = [
+            models.UniqueConstraint(fields=["council", "name"], name="unit_name_unique"),
+            models.UniqueConstraint(
+                fields=["council", "short_name"], name="unit_short_name_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["council", "label"],
+                condition=~Q(label=""),
+                name="unit_one_chair_and_vice_chair",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
+                name="unit_leaves_after_joining",
+            ),
+            models.CheckConstraint(
+                condition=Q(label__in=["", "chair", "vice_chair"]), name="unit_label_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class Role(models.Model):
+    """A person's role in one council: secretary, auditor, or delegate of one unit."""
+
+    class Kind(models.TextChoices):
+        SECRETARY = "secretary", _("secretary")
+        AUDITOR = "auditor", _("auditor")
+        DELEGATE = "delegate", _("delegate")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="council_roles"
+    )
+    council = models.ForeignKey("council.Council", on_delete=models.PROTECT, related_name="roles")
+    role = models.CharField(_("role"), max_length=10, choices=Kind.choices)
+    unit = models.ForeignKey(
+        MemberUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="delegates",
+        help_text=_("Required for a delegate, empty otherwise."),
+    )
+
+    class Meta:
+        ordering = ["council", "role", "user"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role="delegate") & Q(unit__isnull=False))
+                | (Q(role__in=["secretary", "auditor"]) & Q(unit__isnull=True)),
+                name="role_unit_only_for_delegates",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "council", "role"],
+                condition=Q(unit__isnull=True),
+                name="role_once_per_council",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "unit"],
+                condition=Q(unit__isnull=False),
+                name="role_delegate_once_per_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.unit_id:
+            return f"{self.user} — {self.get_role_display()} ({self.unit})"
+        return f"{self.user} — {self.get_role_display()} ({self.council})"

@@ -1,0 +1,153 @@
+"""Use cases for member units and people's roles.
+
+Same contract as every service module: permission first, one transaction, the ledger
+event appended inside it, typed refusals that leave nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from council import ledger
+from council.errors import Invalid, check_model
+from council.locking import lock
+from council.models import Council
+
+from . import permissions
+from .models import MemberUnit, Role
+
+Actor = AbstractBaseUser
+
+_UNIT_FIELDS = ("name", "short_name", "voting", "label", "joined_on", "left_on")
+
+
+def _unit_data(unit: MemberUnit) -> dict[str, Any]:
+    data = {name: getattr(unit, name) for name in _UNIT_FIELDS}
+    for day in ("joined_on", "left_on"):
+        data[day] = data[day].isoformat() if data[day] else None
+    return data
+
+
+@transaction.atomic
+def create_unit(
+    *,
+    actor: Actor,
+    council: Council,
+    name: str,
+    short_name: str,
+    voting: bool = True,
+    label: str = "",
+    joined_on: datetime.date | None = None,
+    left_on: datetime.date | None = None,
+) -> MemberUnit:
+    """Add a member unit (voting or not). It becomes eligible from the next meeting start."""
+    permissions.require_manage(actor, council.pk)
+    unit = MemberUnit(
+        council=council,
+        name=name,
+        short_name=short_name,
+        voting=voting,
+        label=label,
+        left_on=left_on,
+    )
+    if joined_on is not None:
+        unit.joined_on = joined_on
+    check_model(unit)
+    unit.save()
+    ledger.append(
+        council_id=council.pk,
+        actor=actor,
+        action="unit.created",
+        object=f"unit:{unit.pk}",
+        data=_unit_data(unit),
+    )
+    return unit
+
+
+@transaction.atomic
+def update_unit(*, actor: Actor, unit: MemberUnit, **fields: Any) -> MemberUnit:
+    """Change a unit's names, voting status, label or membership dates.
+
+    Meetings already started keep their snapshot of eligible units.
+    """
+    permissions.require_manage(actor, unit.council_id)
+    unknown = set(fields) - set(_UNIT_FIELDS)
+    if unknown:
+        raise Invalid({name: [_("This field cannot be changed.")] for name in sorted(unknown)})
+    unit = lock(MemberUnit, unit.pk)
+    before = _unit_data(unit)
+    for name, value in fields.items():
+        setattr(unit, name, value)
+    check_model(unit)
+    after = _unit_data(unit)
+    changes = {k: v for k, v in after.items() if before[k] != v}
+    if not changes:
+        return unit
+    unit.save()
+    ledger.append(
+        council_id=unit.council_id,
+        actor=actor,
+        action="unit.updated",
+        object=f"unit:{unit.pk}",
+        data=changes,
+    )
+    return unit
+
+
+@transaction.atomic
+def grant_role(
+    *,
+    actor: Actor,
+    user: AbstractBaseUser,
+    council: Council,
+    role: str,
+    unit: MemberUnit | None = None,
+) -> Role:
+    """Give ``user`` a role in ``council``; a delegate role names the unit represented."""
+    permissions.require_manage(actor, council.pk)
+    errors: dict[str, list[str]] = {}
+    if role == Role.Kind.DELEGATE and unit is None:
+        errors["unit"] = [_("A delegate represents one unit: name it.")]
+    elif role != Role.Kind.DELEGATE and unit is not None:
+        errors["unit"] = [_("Only delegates represent a unit.")]
+    elif unit is not None and unit.council_id != council.pk:
+        errors["unit"] = [_("This unit is not a member of the council.")]
+    if errors:
+        raise Invalid(errors)
+    granted = Role(user=user, council=council, role=role, unit=unit)
+    check_model(granted)
+    granted.save()
+    ledger.append(
+        council_id=council.pk,
+        actor=actor,
+        action="role.granted",
+        object=f"role:{granted.pk}",
+        data={"user": user.get_username(), "role": role, "unit": unit.pk if unit else None},
+    )
+    return granted
+
+
+@transaction.atomic
+def revoke_role(*, actor: Actor, role: Role) -> None:
+    permissions.require_manage(actor, role.council_id)
+    role = lock(Role, role.pk)
+    data = {"user": role.user.get_username(), "role": role.role, "unit": role.unit_id}
+    council_id, pk = role.council_id, role.pk
+    role.delete()
+    ledger.append(
+        council_id=council_id, actor=actor, action="role.revoked", object=f"role:{pk}", data=data
+    )
+
+
+def user_by_username(username: str) -> AbstractBaseUser:
+    """The existing account named ``username``, or a 400 naming the field."""
+    try:
+        return get_user_model().objects.get_by_natural_key(username)
+    except get_user_model().DoesNotExist as exc:
+        raise Invalid({"username": [_("No such user.")]}) from exc

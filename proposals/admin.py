@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from council.admin_base import ReadOnlyAdmin, ServiceAdmin
+
+from . import services
+from .models import Ballot, Proposal
+
+_EDITABLE = ("title", "body", "proposer_unit", "deadline", "position")
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ServiceAdmin):
+    list_display = ("title", "meeting", "proposer_unit", "status", "outcome", "closed_at")
+    list_filter = ("status", "outcome", "meeting__council")
+    search_fields = ("title",)
+    list_select_related = ("meeting", "proposer_unit")
+    actions = ("open_votes", "close_votes", "withdraw")
+    service_arg = "proposal"
+
+    def get_fields(self, request: HttpRequest, obj: Proposal | None = None):
+        if obj is None:
+            return ("meeting", "title", "body", "proposer_unit", "deadline")
+        return (
+            "meeting",
+            *_EDITABLE,
+            "status",
+            "outcome",
+            "opened_at",
+            "closed_at",
+            "closed_by",
+            "rules",
+            "result",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Proposal | None = None):
+        if obj is None:
+            return ()
+        frozen = (
+            "meeting",
+            "status",
+            "outcome",
+            "opened_at",
+            "closed_at",
+            "closed_by",
+            "rules",
+            "result",
+        )
+        # Once its vote opened, a proposal and its result are a record, not a draft.
+        return frozen if obj.status == Proposal.Status.DRAFT else frozen + _EDITABLE
+
+    def save_model(self, request: HttpRequest, obj: Proposal, form: Any, change: bool) -> None:
+        if change:
+            services.update_proposal(
+                actor=request.user,
+                proposal=obj,
+                **{f: form.cleaned_data[f] for f in form.changed_data if f in _EDITABLE},
+            )
+        else:
+            obj.pk = services.create_proposal(
+                actor=request.user,
+                meeting=obj.meeting,
+                title=obj.title,
+                body=obj.body,
+                proposer_unit=obj.proposer_unit,
+                deadline=obj.deadline,
+            ).pk
+
+    @admin.action(description=_("Open the vote on the selected proposals"))
+    def open_votes(self, request: HttpRequest, queryset: Any) -> None:
+        self.run_service(request, queryset, services.open_vote)
+
+    @admin.action(description=_("Close the vote on the selected proposals"))
+    def close_votes(self, request: HttpRequest, queryset: Any) -> None:
+        self.run_service(request, queryset, services.close_vote)
+
+    @admin.action(description=_("Withdraw the selected proposals"))
+    def withdraw(self, request: HttpRequest, queryset: Any) -> None:
+        self.run_service(request, queryset, services.withdraw_proposal)
+
+
+@admin.register(Ballot)
+class BallotAdmin(ReadOnlyAdmin):
+    list_display = ("proposal", "unit", "choice", "cast_by", "cast_at", "recorded_by_secretary")
+    list_filter = ("choice", "recorded_by_secretary", "proposal__meeting__council")
+    list_select_related = ("proposal", "unit", "cast_by")

@@ -1,0 +1,102 @@
+"""The result in words, in the reader's language.
+
+The rule module stays free of Django; this module turns its :class:`~proposals.rules.Result`
+into the sentences of ``spec/voting-rules.md`` ("What a result shows"), through Django's
+translation machinery.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from django.utils.translation import gettext as _
+
+from . import rules
+
+
+def number(value: Fraction) -> str:
+    """14 → "14", 21/2 → "10.5", 40/3 → "13.33" (display only; decisions use integers)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text
+
+
+def needed(line: rules.Line) -> str:
+    """ "more than 14 needed", "more than 10.5 needed (11)", "at least 14 needed"."""
+    exact = line.exact
+    if line.threshold.strict:
+        implied = exact.numerator // exact.denominator + 1
+        text = _("more than %(line)s needed") % {"line": number(exact)}
+    else:
+        implied = -(-exact.numerator // exact.denominator)
+        text = _("at least %(line)s needed") % {"line": number(exact)}
+    if exact.denominator != 1 or implied != line.required:
+        text += f" ({line.required})"
+    return text
+
+
+def outcome_word(outcome: rules.Outcome | str) -> str:
+    return {
+        rules.Outcome.PASSED: _("passed"),
+        rules.Outcome.REJECTED: _("rejected"),
+        rules.Outcome.NO_QUORUM: _("no quorum"),
+    }[rules.Outcome(outcome)]
+
+
+def basis_phrase(basis: rules.Basis, total: int) -> str:
+    return {
+        rules.Basis.MEMBERS: _("of all member units (%(n)s)"),
+        rules.Basis.PRESENT: _("of units present (%(n)s)"),
+        rules.Basis.CAST: _("of votes cast (%(n)s)"),
+    }[basis] % {"n": total}
+
+
+def quorum_sentence(line: rules.Line) -> str:
+    """ "Attendance 15 of 21 units — more than 14 needed — quorum met." """
+    verdict = _("quorum met") if line.met else _("no quorum")
+    return _("Attendance %(present)s of %(eligible)s units — %(needed)s — %(verdict)s.") % {
+        "present": line.count,
+        "eligible": line.total,
+        "needed": needed(line),
+        "verdict": verdict,
+    }
+
+
+def majority_sentence(result: rules.Result) -> str:
+    """ "Yes 8 of 21 member units — more than 10.5 needed (11) — rejected." """
+    line = result.majority
+    of = {
+        rules.Basis.MEMBERS: _("Yes %(yes)s of %(total)s member units"),
+        rules.Basis.PRESENT: _("Yes %(yes)s of %(total)s units present"),
+        rules.Basis.CAST: _("Yes %(yes)s of %(total)s votes cast"),
+    }[result.rules.basis] % {"yes": line.count, "total": line.total}
+    if result.quorum.met:
+        verdict = outcome_word(result.outcome)
+    elif line.met:
+        verdict = _("majority reached, but void without quorum")
+    else:
+        verdict = _("majority not reached, and void without quorum")
+    return f"{of} — {needed(line)} — {verdict}."
+
+
+def readings_sentence(result: rules.Result) -> str:
+    """ "Other readings: of units present (15) → passed; of votes cast (12) → passed." """
+    others = [
+        f"{basis_phrase(b, result.majorities[b].total)} → {outcome_word(result.readings[b])}"
+        for b in rules.Basis
+        if b != result.rules.basis
+    ]
+    text = _("Other readings: %(readings)s.") % {"readings": "; ".join(others)}
+    if result.readings_disagree:
+        text += " " + _("The readings disagree: this council's choice of basis decides.")
+    return text
+
+
+def explain(result: rules.Result) -> list[str]:
+    """The three sentences that show a result, in the active language."""
+    return [quorum_sentence(result.quorum), majority_sentence(result), readings_sentence(result)]
+
+
+def explanation(result: rules.Result) -> str:
+    return "\n".join(explain(result))

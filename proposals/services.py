@@ -1,0 +1,369 @@
+"""Use cases for proposals and their votes.
+
+How a cast and a close are kept from racing (see docs/architecture.md):
+
+* ``cast_ballot`` holds a *shared* lock on the meeting and on the proposal: many units
+  cast at once, none waits for another except on the ledger append at the very end.
+* ``close_vote`` takes an *exclusive* lock on the proposal, so it waits until every
+  cast in flight has committed, and every cast after it finds the vote closed. The
+  result is counted from the committed ballots under that lock, so the stored result is
+  exactly a recount of the stored ballots.
+* ``open_vote`` and ``adjourn_meeting`` take the meeting's exclusive lock, so a vote
+  cannot open in a meeting that is being adjourned.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from council import ledger
+from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
+from council.locking import lock
+from council.models import Meeting
+from council.services import present_attendance, quorum, record_arrival
+from members import permissions
+from members.models import MemberUnit
+
+from . import explain, tally
+from .models import Ballot, Proposal
+
+Actor = AbstractBaseUser
+
+
+def _time(at: datetime.datetime | None) -> str | None:
+    return ledger.format_time(at) if at else None
+
+
+def _council_id(proposal: Proposal) -> int:
+    return proposal.meeting.council_id
+
+
+# --- The agenda -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_proposal(
+    *,
+    actor: Actor,
+    meeting: Meeting,
+    title: str,
+    body: str = "",
+    proposer_unit: MemberUnit | None = None,
+    deadline: datetime.datetime | None = None,
+) -> Proposal:
+    """Put a draft proposal on a meeting's agenda, at the end.
+
+    Secretaries add any proposal; a delegate submits drafts with their own unit as
+    proposer. Proposals may be added to a scheduled meeting (to prepare its agenda) or
+    one in session, not to an adjourned one.
+    """
+    permissions.require_view(actor, meeting.council_id)
+    if proposer_unit is not None and proposer_unit.council_id != meeting.council_id:
+        raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
+    if not permissions.can_manage(actor, meeting.council_id) and not (
+        proposer_unit is not None and permissions.represents(actor, proposer_unit)
+    ):
+        raise Forbidden(_("Delegates submit proposals in the name of their own unit only."))
+    proposal = Proposal(
+        meeting=meeting,
+        title=title,
+        body=body,
+        proposer_unit=proposer_unit,
+        deadline=deadline,
+        created_by=actor,
+    )
+    check_model(proposal, exclude=["position"])
+    meeting = lock(Meeting, meeting.pk, shared=True)
+    if meeting.status == Meeting.Status.ADJOURNED:
+        raise Conflict(_("The meeting is adjourned."), code=Code.MEETING_ADJOURNED)
+    last = meeting.proposals.aggregate(last=Max("position"))["last"]
+    proposal.position = 0 if last is None else last + 1
+    proposal.save()
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="proposal.created",
+        object=f"proposal:{proposal.pk}",
+        data={
+            "meeting": meeting.pk,
+            "title": title,
+            "body": body,
+            "proposer_unit": proposer_unit.pk if proposer_unit else None,
+            "deadline": _time(deadline),
+            "position": proposal.position,
+        },
+    )
+    return proposal
+
+
+_EDITABLE = ("title", "body", "proposer_unit", "deadline", "position")
+
+
+@transaction.atomic
+def update_proposal(*, actor: Actor, proposal: Proposal, **fields: Any) -> Proposal:
+    """Edit a draft (its text, proposer, deadline or agenda position). Secretaries only."""
+    permissions.require_manage(actor, _council_id(proposal))
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise Invalid({name: [_("This field cannot be changed.")] for name in sorted(unknown)})
+    unit = fields.get("proposer_unit")
+    if unit is not None and unit.council_id != _council_id(proposal):
+        raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
+    lock(Meeting, proposal.meeting_id, shared=True)
+    proposal = lock(Proposal, proposal.pk)
+    if proposal.status != Proposal.Status.DRAFT:
+        raise Conflict(_("Only a draft can be edited."), code=Code.NOT_DRAFT)
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        attname = "proposer_unit_id" if name == "proposer_unit" else name
+        new = value.pk if name == "proposer_unit" and value is not None else value
+        if getattr(proposal, attname) != new:
+            setattr(proposal, attname, new)
+            changes[name] = _time(new) if name == "deadline" else new
+    if not changes:
+        return proposal
+    check_model(proposal)
+    proposal.save()
+    ledger.append(
+        council_id=_council_id(proposal),
+        actor=actor,
+        action="proposal.updated",
+        object=f"proposal:{proposal.pk}",
+        data=changes,
+    )
+    return proposal
+
+
+@transaction.atomic
+def withdraw_proposal(*, actor: Actor, proposal: Proposal) -> Proposal:
+    """Take a proposal off the agenda before its vote opens (``not_draft`` after)."""
+    permissions.require_manage(actor, _council_id(proposal))
+    lock(Meeting, proposal.meeting_id, shared=True)
+    proposal = lock(Proposal, proposal.pk)
+    if proposal.status != Proposal.Status.DRAFT:
+        raise Conflict(
+            _("Only a proposal whose vote has not opened can be withdrawn."), code=Code.NOT_DRAFT
+        )
+    now = timezone.now()
+    proposal.status = Proposal.Status.WITHDRAWN
+    proposal.withdrawn_at = now
+    proposal.save(update_fields=["status", "withdrawn_at"])
+    ledger.append(
+        council_id=_council_id(proposal),
+        actor=actor,
+        action="proposal.withdrawn",
+        object=f"proposal:{proposal.pk}",
+        data={"withdrawn_at": _time(now)},
+    )
+    return proposal
+
+
+# --- The vote ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_vote(
+    *, actor: Actor, proposal: Proposal, deadline: datetime.datetime | None = None
+) -> Proposal:
+    """Open the vote on a draft: refused outside a session or without quorum.
+
+    Freezes the council's rule set onto the proposal, so later changes of the council's
+    settings never touch this vote.
+    """
+    permissions.require_manage(actor, _council_id(proposal))
+    meeting = lock(Meeting, proposal.meeting_id)
+    proposal = lock(Proposal, proposal.pk)
+    if proposal.status != Proposal.Status.DRAFT:
+        raise Conflict(
+            _("This proposal's vote has already been opened, or it was withdrawn."),
+            code=Code.NOT_DRAFT,
+        )
+    if meeting.status != Meeting.Status.IN_SESSION:
+        raise Conflict(
+            _("Votes open only while the meeting is in session."), code=Code.NOT_IN_SESSION
+        )
+    now = timezone.now()
+    deadline = deadline or proposal.deadline
+    if deadline is not None and deadline <= now:
+        raise Invalid({"deadline": [_("The deadline must be in the future.")]})
+    line = quorum(meeting)
+    if not line.met:
+        raise Conflict(
+            _("No quorum: %(present)s of %(eligible)s units present, %(required)s needed.")
+            % {"present": line.count, "eligible": line.total, "required": line.required},
+            code=Code.NO_QUORUM,
+        )
+    rule_set = meeting.council.rule_set
+    proposal.status = Proposal.Status.OPEN
+    proposal.rules = rule_set.as_dict()
+    proposal.opened_at = now
+    proposal.opened_by = actor
+    proposal.deadline = deadline
+    proposal.save(update_fields=["status", "rules", "opened_at", "opened_by", "deadline"])
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="proposal.vote_opened",
+        object=f"proposal:{proposal.pk}",
+        data={
+            "rules": proposal.rules,
+            "deadline": _time(deadline),
+            "quorum": {"eligible": line.total, "present": line.count},
+        },
+    )
+    return proposal
+
+
+def _require_open(proposal: Proposal, now: datetime.datetime) -> None:
+    if proposal.status == Proposal.Status.CLOSED:
+        raise Conflict(_("The vote is closed."), code=Code.VOTE_CLOSED)
+    if proposal.status != Proposal.Status.OPEN:
+        raise Conflict(_("The vote is not open."), code=Code.VOTE_NOT_OPEN)
+    # A passed deadline closes the vote to ballots at once, whether or not the task
+    # that formally closes it has run yet.
+    if proposal.deadline is not None and now >= proposal.deadline:
+        raise Conflict(_("The deadline has passed; the vote is closed."), code=Code.VOTE_CLOSED)
+
+
+@transaction.atomic
+def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: str) -> Ballot:
+    """Cast or replace ``unit``'s single ballot on an open vote.
+
+    A delegate casts for their own unit; a secretary records a vote given in the room
+    for any present unit (``recorded_by_secretary``). Refused with ``vote_not_open``,
+    ``vote_closed``, ``not_eligible`` (not in the meeting's snapshot) or, in person,
+    ``unit_not_present``; online and hybrid, casting checks the unit in. The latest
+    ballot counts; the ledger keeps every one.
+    """
+    council_id = _council_id(proposal)
+    permissions.require_view(actor, council_id)
+    if unit.council_id != council_id:
+        raise NotFound(_("No such unit in this council."))
+    if permissions.represents(actor, unit):
+        recorded_by_secretary = False
+    elif permissions.can_manage(actor, council_id):
+        recorded_by_secretary = True
+    else:
+        raise Forbidden(_("You may cast a ballot only for the unit you represent."))
+    if choice not in Ballot.Choice.values:
+        raise Invalid({"choice": [_("Choose yes, no or abstain.")]})
+
+    meeting = lock(Meeting, proposal.meeting_id, shared=True)
+    proposal = lock(Proposal, proposal.pk, shared=True)
+    now = timezone.now()
+    _require_open(proposal, now)
+    if not meeting.eligible_units.filter(pk=unit.pk).exists():
+        raise Conflict(
+            _("This unit is not eligible to vote in this meeting."), code=Code.NOT_ELIGIBLE
+        )
+    if present_attendance(meeting, unit) is None:
+        if meeting.mode == Meeting.Mode.IN_PERSON:
+            raise Conflict(_("The unit is not checked in."), code=Code.UNIT_NOT_PRESENT)
+        record_arrival(actor=actor, meeting=meeting, unit=unit)
+
+    ballot, previous = _store_ballot(proposal, unit, choice, actor, now, recorded_by_secretary)
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="proposal.ballot_cast",
+        object=f"proposal:{proposal.pk}",
+        data={
+            "unit": unit.pk,
+            "choice": choice,
+            "previous": previous,
+            "at": _time(now),
+            "recorded_by_secretary": recorded_by_secretary,
+        },
+    )
+    return ballot
+
+
+def _store_ballot(
+    proposal: Proposal,
+    unit: MemberUnit,
+    choice: str,
+    actor: Actor,
+    now: datetime.datetime,
+    recorded_by_secretary: bool,
+) -> tuple[Ballot, str | None]:
+    """Insert or replace the unit's ballot row; return it with the replaced choice.
+
+    Locking the existing row serialises two casts of one unit; when there is no row yet,
+    the unique constraint decides which insert wins, and the loser replaces it instead.
+    """
+    fields = {
+        "choice": choice,
+        "cast_by": actor,
+        "cast_at": now,
+        "recorded_by_secretary": recorded_by_secretary,
+    }
+    for _attempt in range(2):
+        ballot = (
+            Ballot.objects.select_for_update()
+            .filter(proposal_id=proposal.pk, unit_id=unit.pk)
+            .first()
+        )
+        if ballot is not None:
+            previous = ballot.choice
+            for name, value in fields.items():
+                setattr(ballot, name, value)
+            ballot.save(update_fields=list(fields))
+            return ballot, previous
+        try:
+            with transaction.atomic():
+                return Ballot.objects.create(proposal=proposal, unit=unit, **fields), None
+        except IntegrityError:
+            continue  # a concurrent first cast of the same unit committed: replace it
+    raise RuntimeError("unreachable: the competing ballot must exist after the conflict")
+
+
+@transaction.atomic
+def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
+    """Close the vote atomically and freeze its result.
+
+    Waits for the casts in flight (exclusive lock), counts the committed ballots and the
+    units present now, evaluates the frozen rule set — a lost quorum gives ``no_quorum``
+    — and stores the result with its arithmetic. ``actor=None`` is the system closing a
+    vote whose deadline passed.
+    """
+    if actor is not None:
+        permissions.require_manage(actor, _council_id(proposal))
+    lock(Meeting, proposal.meeting_id, shared=True)
+    proposal = lock(Proposal, proposal.pk)
+    if proposal.status == Proposal.Status.CLOSED:
+        raise Conflict(_("The vote is already closed."), code=Code.VOTE_CLOSED)
+    if proposal.status != Proposal.Status.OPEN:
+        raise Conflict(_("The vote is not open."), code=Code.VOTE_NOT_OPEN)
+    count = tally.count_vote(proposal)
+    result = tally.evaluate(proposal, count)
+    now = timezone.now()
+    record = result.as_dict()
+    record["present_units"] = count.present_units
+    with override("en"):
+        # The frozen record keeps the words of the day; pages re-derive them per language.
+        record["explanation"] = explain.explanation(result)
+    proposal.status = Proposal.Status.CLOSED
+    proposal.outcome = str(result.outcome)
+    proposal.result = record
+    proposal.closed_at = now
+    proposal.closed_by = actor
+    proposal.save(update_fields=["status", "outcome", "result", "closed_at", "closed_by"])
+    ledger.append(
+        council_id=_council_id(proposal),
+        actor=actor,
+        action="proposal.vote_closed",
+        object=f"proposal:{proposal.pk}",
+        data={
+            "closed_at": _time(now),
+            "result": {k: v for k, v in record.items() if k != "explanation"},
+        },
+    )
+    return proposal

@@ -1,0 +1,72 @@
+"""Counting a vote from the stored rows (read-only).
+
+The close service calls :func:`count_vote` under its lock and freezes the answer; pages
+and the API call it for the live count of an open vote; the auditor's checks call
+:func:`recount` to compare a frozen result with the ballots stored beside it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from council.services import present_unit_ids
+
+from . import rules
+from .models import Ballot, Proposal
+
+
+@dataclass(frozen=True)
+class Count:
+    counts: rules.Counts
+    present_units: list[int]  # sorted ids: the units counted present for this vote
+
+
+def count_vote(proposal: Proposal, *, present_ids: set[int] | None = None) -> Count:
+    """Count the ballots and the units present for the vote, in a fixed number of queries.
+
+    Present for a vote: the eligible units checked in now, plus every unit that cast a
+    ballot (a unit cannot vote without attending — spec, "Present").
+    ``present_ids`` replaces the live attendance, for recounting a frozen result.
+    """
+    meeting = proposal.meeting
+    ballots = dict(Ballot.objects.filter(proposal_id=proposal.pk).values_list("unit_id", "choice"))
+    if present_ids is None:
+        present_ids = present_unit_ids(meeting)
+    present = set(present_ids) | set(ballots)
+    choices = Counter(ballots.values())
+    counts = rules.Counts(
+        eligible=meeting.eligible_units.count(),
+        present=len(present),
+        yes=choices[Ballot.Choice.YES],
+        no=choices[Ballot.Choice.NO],
+        abstain=choices[Ballot.Choice.ABSTAIN],
+    )
+    return Count(counts=counts, present_units=sorted(present))
+
+
+def evaluate(proposal: Proposal, count: Count) -> rules.Result:
+    """Apply the rule set frozen on the proposal (the council's, before it opens)."""
+    rule_set = proposal.rule_set or proposal.meeting.council.rule_set
+    return rules.evaluate(count.counts, rule_set)
+
+
+def recount(proposal: Proposal) -> dict[str, Any] | None:
+    """Re-derive a closed proposal's result from its stored ballots and frozen records.
+
+    Returns the differences between the stored and the recounted result (empty when
+    they agree), or None when the proposal has no frozen result.
+    """
+    if proposal.status != Proposal.Status.CLOSED or not proposal.result:
+        return None
+    stored = proposal.result
+    present = set(stored.get("present_units", []))
+    fresh = evaluate(proposal, count_vote(proposal, present_ids=present)).as_dict()
+    keys = ("eligible", "present", "yes", "no", "abstain", "not_voted", "outcome", "readings")
+    diff = {
+        k: {"stored": stored.get(k), "recount": fresh[k]} for k in keys if stored.get(k) != fresh[k]
+    }
+    if proposal.outcome != fresh["outcome"]:
+        diff["outcome_column"] = {"stored": proposal.outcome, "recount": fresh["outcome"]}
+    return diff
