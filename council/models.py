@@ -236,7 +236,7 @@ class LedgerEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["council", "seq"]
+        ordering = ["council_id", "seq"]
         verbose_name = _("ledger event")
         verbose_name_plural = _("ledger events")
         constraints = [

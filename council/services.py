@@ -263,23 +263,24 @@ def present_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
     ).first()
 
 
-def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance:
-    """Check ``unit`` in, inside the caller's transaction; a no-op if already present.
+def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple[Attendance, bool]:
+    """Check ``unit`` in, inside the caller's transaction; returns ``(stay, created)``.
 
     For services that hold the meeting lock already (check-in, and casting a ballot
     online, which checks the unit in). Two concurrent arrivals of one unit both succeed
-    with a single stay: the partial unique constraint arbitrates.
+    with a single stay: the partial unique constraint arbitrates. The caller appends the
+    ledger event (:func:`log_arrival`) as the *last* step of its transaction, like every
+    append, so the ledger lock is never held while waiting for another lock.
     """
     existing = present_attendance(meeting, unit)
     if existing:
-        return existing
-    now = timezone.now()
+        return existing, False
     try:
         with transaction.atomic():
             attendance = Attendance.objects.create(
                 meeting_id=meeting.pk,
                 unit_id=unit.pk,
-                checked_in_at=now,
+                checked_in_at=timezone.now(),
                 checked_in_by=actor if actor and actor.is_authenticated else None,
             )
     except IntegrityError:
@@ -287,15 +288,22 @@ def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Atten
         attendance = present_attendance(meeting, unit)
         if attendance is None:
             raise
-        return attendance
+        return attendance, False
+    return attendance, True
+
+
+def log_arrival(*, actor: Actor, meeting: Meeting, attendance: Attendance) -> None:
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
         action="attendance.checked_in",
         object=f"meeting:{meeting.pk}",
-        data={"unit": unit.pk, "attendance": attendance.pk, "at": _time(now)},
+        data={
+            "unit": attendance.unit_id,
+            "attendance": attendance.pk,
+            "at": _time(attendance.checked_in_at),
+        },
     )
-    return attendance
 
 
 @transaction.atomic
@@ -306,7 +314,10 @@ def check_in(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance:
     meeting = lock(Meeting, meeting.pk, shared=True)
     if meeting.status != Meeting.Status.IN_SESSION:
         raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
-    return record_arrival(actor=actor, meeting=meeting, unit=unit)
+    attendance, created = record_arrival(actor=actor, meeting=meeting, unit=unit)
+    if created:
+        log_arrival(actor=actor, meeting=meeting, attendance=attendance)
+    return attendance
 
 
 @transaction.atomic
@@ -319,7 +330,7 @@ def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance
     if meeting.status != Meeting.Status.IN_SESSION:
         raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
     attendance = (
-        Attendance.objects.select_for_update()
+        Attendance.objects.select_for_update(of=("self",))
         .filter(meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True)
         .first()
     )

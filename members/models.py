@@ -47,7 +47,7 @@ class MemberUnit(models.Model):
     objects = MemberUnitQuerySet.as_manager()
 
     class Meta:
-        ordering = ["council", "short_name"]
+        ordering = ["council_id", "short_name"]
         verbose_name = _("member unit")
         verbose_name_plural = _("member units")
         constraints = [
@@ -96,7 +96,7 @@ class Role(models.Model):
     )
 
     class Meta:
-        ordering = ["council", "role", "user"]
+        ordering = ["council_id", "role", "user_id"]
         verbose_name = _("role")
         verbose_name_plural = _("roles")
         constraints = [

@@ -90,7 +90,7 @@ class Proposal(models.Model):
     result = models.JSONField(_("result"), null=True, blank=True)
 
     class Meta:
-        ordering = ["meeting", "position", "id"]
+        ordering = ["meeting_id", "position", "id"]
         verbose_name = _("proposal")
         verbose_name_plural = _("proposals")
         constraints = [
@@ -171,7 +171,7 @@ class Ballot(models.Model):
     )
 
     class Meta:
-        ordering = ["proposal", "unit"]
+        ordering = ["proposal_id", "unit_id"]
         verbose_name = _("ballot")
         verbose_name_plural = _("ballots")
         constraints = [

@@ -28,7 +28,7 @@ from council import ledger
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
 from council.models import Meeting
-from council.services import present_attendance, quorum, record_arrival
+from council.services import log_arrival, present_attendance, quorum, record_arrival
 from members import permissions
 from members.models import MemberUnit
 
@@ -264,12 +264,19 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
         raise Conflict(
             _("This unit is not eligible to vote in this meeting."), code=Code.NOT_ELIGIBLE
         )
+    arrival = None
     if present_attendance(meeting, unit) is None:
         if meeting.mode == Meeting.Mode.IN_PERSON:
             raise Conflict(_("The unit is not checked in."), code=Code.UNIT_NOT_PRESENT)
-        record_arrival(actor=actor, meeting=meeting, unit=unit)
+        arrival, created = record_arrival(actor=actor, meeting=meeting, unit=unit)
+        if not created:
+            arrival = None  # a concurrent cast of the same unit checked it in
 
     ballot, previous = _store_ballot(proposal, unit, choice, actor, now, recorded_by_secretary)
+    # Ledger appends come last: the chain's lock is then never held while this
+    # transaction waits for another lock (the ballot row, an attendance insert).
+    if arrival is not None:
+        log_arrival(actor=actor, meeting=meeting, attendance=arrival)
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
@@ -306,9 +313,11 @@ def _store_ballot(
         "recorded_by_secretary": recorded_by_secretary,
     }
     for _attempt in range(2):
+        # of=self: lock the ballot row only, never rows of joined tables.
         ballot = (
-            Ballot.objects.select_for_update()
+            Ballot.objects.select_for_update(of=("self",))
             .filter(proposal_id=proposal.pk, unit_id=unit.pk)
+            .order_by()
             .first()
         )
         if ballot is not None:

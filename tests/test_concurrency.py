@@ -1,0 +1,212 @@
+"""Races on real PostgreSQL, with real threads, each on its own connection.
+
+These tests commit for real (``transaction=True``): row locks only mean something
+between separate transactions. They start all threads at one barrier so the calls
+really overlap, then check the stored rows, the recount and the ledger chain.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from council import ledger
+from council import services as council_services
+from council.errors import Code, Conflict
+from council.models import Attendance, LedgerEvent, Meeting
+from members import services as member_services
+from members.models import Role
+from proposals import services as proposal_services
+from proposals import tally
+from proposals.models import Ballot, Proposal
+
+from .personas import World, build_world, check_in_units, make_user, new_meeting
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call in its own thread, released together; return results or errors."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = call()
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "a thread hung: lock wait or deadlock"
+    return results
+
+
+def assert_chain_linear() -> None:
+    report = ledger.verify()
+    assert report.ok, report.problems
+    for council_id in LedgerEvent.objects.values_list("council", flat=True).distinct():
+        seqs = list(
+            LedgerEvent.objects.filter(council_id=council_id)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+        )
+        assert seqs == list(range(1, len(seqs) + 1))
+
+
+def delegates_for(w: World, units: list[Any]) -> list[Any]:
+    people = []
+    for unit in units:
+        user = make_user(f"d-{unit.short_name}")
+        member_services.grant_role(
+            actor=w.alice, user=user, council=w.council, role=Role.Kind.DELEGATE, unit=unit
+        )
+        people.append(user)
+    return people
+
+
+def test_50_units_casting_at_once_store_50_ballots() -> None:
+    w = build_world(n_units=50)
+    meeting = new_meeting(w, mode=Meeting.Mode.ONLINE)
+    check_in_units(w, meeting, w.units[:34])  # 34 of 50 is more than two thirds
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    people = delegates_for(w, w.units)
+    choices = ["yes", "no", "abstain"]
+
+    results = at_once(
+        [
+            lambda u=u, p=p, c=choices[i % 3]: proposal_services.cast_ballot(
+                actor=p, proposal=proposal, unit=u, choice=c
+            )
+            for i, (u, p) in enumerate(zip(w.units, people, strict=True))
+        ]
+    )
+
+    assert [r for r in results if not isinstance(r, Ballot)] == []
+    assert Ballot.objects.filter(proposal=proposal).count() == 50
+    # The 16 units not yet present were checked in by their cast, once each.
+    assert Attendance.objects.filter(meeting=meeting).count() == 50
+    closed = proposal_services.close_vote(actor=w.alice, proposal=proposal)
+    assert (closed.result["yes"], closed.result["no"], closed.result["abstain"]) == (17, 17, 16)
+    assert closed.result["present"] == 50
+    assert LedgerEvent.objects.filter(action="proposal.ballot_cast").count() == 50
+    assert_chain_linear()
+
+
+def test_20_concurrent_casts_for_one_unit_leave_exactly_one_ballot() -> None:
+    w = build_world()
+    meeting = new_meeting(w, mode=Meeting.Mode.HYBRID)
+    check_in_units(w, meeting, w.units[1:16])
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    unit = w.units[0]  # not checked in yet: every cast also races to check it in
+    casters = [w.bob, w.bea, w.alice] * 7
+    choices = ["yes", "no", "abstain"] * 7
+
+    results = at_once(
+        [
+            lambda a=a, c=c: proposal_services.cast_ballot(
+                actor=a, proposal=proposal, unit=unit, choice=c
+            )
+            for a, c in zip(casters[:20], choices[:20], strict=True)
+        ]
+    )
+
+    assert all(isinstance(r, Ballot) for r in results), results
+    ballot = Ballot.objects.get(proposal=proposal, unit=unit)
+    events = LedgerEvent.objects.filter(action="proposal.ballot_cast").order_by("seq")
+    assert events.count() == 20
+    # The stored ballot is the last one the ledger recorded, and each event names the
+    # choice it replaced: the replacements form one unbroken history.
+    assert events.last().data["choice"] == ballot.choice
+    history = [e.data for e in events]
+    assert history[0]["previous"] is None
+    assert all(h["previous"] == prev["choice"] for prev, h in itertools.pairwise(history))
+    assert Attendance.objects.filter(meeting=meeting, unit=unit).count() == 1
+    assert LedgerEvent.objects.filter(action="attendance.checked_in").count() == 16
+    assert_chain_linear()
+
+
+def test_casts_racing_a_close_are_all_counted_or_all_refused() -> None:
+    w = build_world(n_units=40)
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units)
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    people = delegates_for(w, w.units)
+
+    casts = [
+        lambda u=u, p=p: proposal_services.cast_ballot(
+            actor=p, proposal=proposal, unit=u, choice="yes"
+        )
+        for u, p in zip(w.units, people, strict=True)
+    ]
+    close = [lambda: proposal_services.close_vote(actor=w.alice, proposal=proposal)]
+    results = at_once(casts[:20] + close + casts[20:])
+
+    closed = next(r for r in results if isinstance(r, Proposal))
+    accepted = {r.unit_id for r in results if isinstance(r, Ballot)}
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, Conflict) and r.code == Code.VOTE_CLOSED for r in refused), refused
+    assert len(accepted) + len(refused) == 40
+    stored = set(Ballot.objects.filter(proposal=proposal).values_list("unit_id", flat=True))
+    # Every accepted cast is in the result; nothing was stored after the close.
+    assert stored == accepted
+    assert closed.result["yes"] == len(accepted)
+    assert not Ballot.objects.filter(proposal=proposal, cast_at__gt=closed.closed_at).exists()
+    assert tally.recount(Proposal.objects.get(pk=proposal.pk)) == {}
+    assert_chain_linear()
+
+
+def test_5_concurrent_closes_give_one_result() -> None:
+    w = build_world()
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units[:15])
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    for unit in w.units[:9]:
+        proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=unit, choice="yes")
+
+    results = at_once([lambda: proposal_services.close_vote(actor=w.alice, proposal=proposal)] * 5)
+
+    assert len([r for r in results if isinstance(r, Proposal)]) == 1
+    assert all(r.code == Code.VOTE_CLOSED for r in results if not isinstance(r, Proposal)), results
+    assert LedgerEvent.objects.filter(action="proposal.vote_closed").count() == 1
+    assert Proposal.objects.get(pk=proposal.pk).outcome == "rejected"  # 9 of 21: not > 10.5
+    assert_chain_linear()
+
+
+def test_a_vote_never_opens_in_a_meeting_being_adjourned() -> None:
+    w = build_world()
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units[:15])
+    proposals = [
+        proposal_services.create_proposal(actor=w.alice, meeting=meeting, title=f"M{i}")
+        for i in range(3)
+    ]
+    results = at_once(
+        [lambda: council_services.adjourn_meeting(actor=w.alice, meeting=meeting)]
+        + [lambda p=p: proposal_services.open_vote(actor=w.alice, proposal=p) for p in proposals]
+    )
+    meeting.refresh_from_db()
+    opened = Proposal.objects.filter(meeting=meeting, status="open").count()
+    # Either the adjournment won (no vote opened) or it was refused (votes opened).
+    if meeting.status == Meeting.Status.ADJOURNED:
+        assert opened == 0
+        assert all(r.code == Code.NOT_IN_SESSION for r in results[1:])
+    else:
+        assert opened >= 1
+        assert isinstance(results[0], Conflict) and results[0].code == Code.VOTE_OPEN
+    assert_chain_linear()
