@@ -77,7 +77,11 @@ def majority_sentence(result: rules.Result) -> str:
         verdict = _("majority reached, but void without quorum")
     else:
         verdict = _("majority not reached, and void without quorum")
-    return f"{of} — {needed(line)} — {verdict}."
+    return _("%(yes_of_total)s — %(needed)s — %(verdict)s.") % {
+        "yes_of_total": of,
+        "needed": needed(line),
+        "verdict": verdict,
+    }
 
 
 def readings_sentence(result: rules.Result) -> str:

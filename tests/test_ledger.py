@@ -1,0 +1,141 @@
+"""The hash chain: it verifies when untouched and names each kind of tampering."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from council import ledger
+from council.models import LedgerEvent, LedgerHead
+from proposals import services as proposal_services
+from proposals.models import Ballot, Proposal
+
+from .personas import World, open_proposal
+
+
+@pytest.fixture
+def history(world: World, meeting) -> World:  # type: ignore[no-untyped-def]
+    proposal = open_proposal(world, meeting)
+    for unit in world.units[:12]:
+        proposal_services.cast_ballot(actor=world.alice, proposal=proposal, unit=unit, choice="yes")
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    return world
+
+
+def events(w: World) -> list[LedgerEvent]:
+    return list(LedgerEvent.objects.filter(council=w.council).order_by("seq"))
+
+
+def kinds() -> set[str]:
+    return {p["problem"] for p in ledger.verify().problems}
+
+
+def test_an_untouched_chain_verifies(history: World) -> None:
+    report = ledger.verify()
+    chain = events(history)
+    assert report.ok and report.events == LedgerEvent.objects.count()
+    assert report.heads[history.council.pk] == chain[-1].hash
+    assert chain[0].prev_hash == ledger.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
+
+
+def test_each_hash_is_sha256_of_the_canonical_event(history: World) -> None:
+    import hashlib
+
+    event = events(history)[5]
+    body = {
+        "council": event.council_id,
+        "seq": event.seq,
+        "at": ledger.format_time(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "object": event.object,
+        "data": event.data,
+        "prev_hash": event.prev_hash,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(text.encode()).hexdigest() == event.hash
+
+
+def test_it_catches_an_edited_event(history: World) -> None:
+    event = events(history)[10]
+    LedgerEvent.objects.filter(pk=event.pk).update(data={**event.data, "choice": "no"})
+    assert kinds() == {"hash_mismatch"}
+
+
+def test_it_catches_a_deleted_event(history: World) -> None:
+    LedgerEvent.objects.filter(pk=events(history)[10].pk).delete()
+    assert {"gap", "broken_link"} <= kinds()
+
+
+def test_it_catches_two_events_swapped(history: World) -> None:
+    a, b = events(history)[10:12]
+    LedgerEvent.objects.filter(pk=a.pk).update(seq=10_000)
+    LedgerEvent.objects.filter(pk=b.pk).update(seq=a.seq)
+    LedgerEvent.objects.filter(pk=a.pk).update(seq=b.seq)
+    assert "broken_link" in kinds()
+
+
+def test_it_catches_a_truncated_tail(history: World) -> None:
+    LedgerEvent.objects.filter(pk__in=[e.pk for e in events(history)[-3:]]).delete()
+    assert kinds() == {"head_mismatch"}
+
+
+def test_it_catches_a_rewritten_head(history: World) -> None:
+    LedgerHead.objects.filter(pk=history.council.pk).delete()
+    assert kinds() == {"missing_head"}
+
+
+def test_it_catches_a_stored_ballot_changed_after_the_close(history: World) -> None:
+    closed = Proposal.objects.get(status="closed")
+    Ballot.objects.filter(proposal=closed, choice="yes").update(choice="no")
+    out = _verify_command(expect_failure=True)
+    assert [p["problem"] for p in out["problems"]] == ["result_mismatch"]
+    assert f"proposal {closed.pk}" in out["problems"][0]["detail"]
+
+
+def test_verify_ledger_reports_json_and_exits_non_zero(history: World) -> None:
+    assert _verify_command()["ok"] is True
+    LedgerEvent.objects.filter(pk=events(history)[3].pk).update(actor="mallory")
+    out = _verify_command(expect_failure=True)
+    assert out["ok"] is False and out["problems"][0]["seq"] == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_append_refuses_to_run_outside_a_transaction() -> None:
+    # A real autocommit connection: the test case's own transaction would hide the error.
+    from .personas import build_world
+
+    council = build_world(n_units=2).council
+    with pytest.raises(RuntimeError):
+        ledger.append(council_id=council.pk, actor=None, action="x", object="x", data={})
+    assert ledger.verify().ok
+
+
+def test_append_refuses_data_that_would_not_hash_back(world: World) -> None:
+    with pytest.raises(ValueError), transaction.atomic():
+        ledger.append(
+            council_id=world.council.pk,
+            actor=None,
+            action="x",
+            object="x",
+            data={"n": float("nan")},
+        )
+
+
+def _verify_command(*, expect_failure: bool = False) -> dict:  # type: ignore[type-arg]
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    if expect_failure:
+        with pytest.raises(CommandError):
+            call_command("verify_ledger", stdout=out)
+    else:
+        call_command("verify_ledger", stdout=out)
+    return json.loads(out.getvalue())
