@@ -249,10 +249,11 @@ def _unit_of(meeting: Meeting, unit: MemberUnit) -> MemberUnit:
 def _require_attendance_right(actor: Actor, meeting: Meeting, unit: MemberUnit) -> None:
     """Secretaries check any unit in or out; a delegate only their own unit, and only
     online or hybrid (in the room, attendance is the secretary's to record)."""
-    permissions.require_view(actor, meeting.council_id)
-    if permissions.can_manage(actor, meeting.council_id):
+    allowed = permissions.access(actor, meeting.council_id)
+    allowed.require_view()
+    if allowed.can_manage:
         return
-    if meeting.mode != Meeting.Mode.IN_PERSON and permissions.represents(actor, unit):
+    if meeting.mode != Meeting.Mode.IN_PERSON and allowed.represents(unit):
         return
     raise Forbidden(_("Only the secretary records attendance for this unit."))
 

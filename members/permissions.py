@@ -4,11 +4,17 @@ Services call these before they touch anything, so every entry point (pages, API
 admin, commands) gets the same answer. Superusers may do everything. ``None`` as an
 actor means the system itself (a scheduled task) and is only accepted where a service
 documents it.
+
+A person's roles in a council are read in one query (:func:`access`); every question
+about that person and council is then answered from it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext as _
 
 from council.errors import Forbidden, NotFound
 
@@ -25,44 +31,55 @@ def is_superuser(user: User | None) -> bool:
     return _active(user) and bool(getattr(user, "is_superuser", False))
 
 
-def roles(user: User | None, council_id: int) -> list[Role]:
+@dataclass(frozen=True)
+class Access:
+    """What one person may do in one council."""
+
+    superuser: bool
+    roles: frozenset[str]
+    units: frozenset[int]  # the units this person is a delegate of
+
+    @property
+    def can_view(self) -> bool:
+        """Anyone holding a role in the council sees it; others must not learn it exists."""
+        return self.superuser or bool(self.roles)
+
+    @property
+    def can_manage(self) -> bool:
+        """Secretaries run their council: units, meetings, attendance, proposals, votes."""
+        return self.superuser or Role.Kind.SECRETARY in self.roles
+
+    def represents(self, unit: MemberUnit) -> bool:
+        """Only delegates act *as* their unit (a superuser records, never represents)."""
+        return unit.pk in self.units
+
+    def require_view(self) -> None:
+        if not self.can_view:
+            raise NotFound(_("Not found."))
+
+    def require_manage(self) -> None:
+        """404 for strangers (do not reveal existence), 403 for members without the role."""
+        self.require_view()
+        if not self.can_manage:
+            raise Forbidden(_("Only the council's secretaries may do this."))
+
+
+def access(user: User | None, council_id: int) -> Access:
     if not _active(user):
-        return []
-    return list(Role.objects.filter(user_id=user.pk, council_id=council_id))
-
-
-def can_view(user: User | None, council_id: int) -> bool:
-    """Anyone holding a role in the council sees it; others must not learn it exists."""
-    return is_superuser(user) or bool(roles(user, council_id))
-
-
-def can_manage(user: User | None, council_id: int) -> bool:
-    """Secretaries run their council: units, meetings, attendance, proposals, votes."""
-    if is_superuser(user):
-        return True
-    return (
-        _active(user)
-        and Role.objects.filter(
-            user_id=user.pk, council_id=council_id, role=Role.Kind.SECRETARY
-        ).exists()
+        return Access(superuser=False, roles=frozenset(), units=frozenset())
+    rows = list(
+        Role.objects.filter(user_id=user.pk, council_id=council_id).values_list("role", "unit_id")
     )
-
-
-def represents(user: User | None, unit: MemberUnit) -> bool:
-    """Is ``user`` a delegate of ``unit``? Only delegates act *as* their unit."""
-    return (
-        _active(user)
-        and Role.objects.filter(user_id=user.pk, unit_id=unit.pk, role=Role.Kind.DELEGATE).exists()
+    return Access(
+        superuser=is_superuser(user),
+        roles=frozenset(role for role, _unit in rows),
+        units=frozenset(unit for role, unit in rows if role == Role.Kind.DELEGATE),
     )
 
 
 def require_view(user: User | None, council_id: int) -> None:
-    if not can_view(user, council_id):
-        raise NotFound("Not found.")
+    access(user, council_id).require_view()
 
 
 def require_manage(user: User | None, council_id: int) -> None:
-    """404 for strangers (do not reveal existence), 403 for members without the role."""
-    require_view(user, council_id)
-    if not can_manage(user, council_id):
-        raise Forbidden("Only the council's secretaries may do this.")
+    access(user, council_id).require_manage()

@@ -65,13 +65,14 @@ def create_proposal(
     proposer. Proposals may be added to a scheduled meeting (to prepare its agenda) or
     one in session, not to an adjourned one.
     """
-    permissions.require_view(actor, meeting.council_id)
-    if proposer_unit is not None and proposer_unit.council_id != meeting.council_id:
-        raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
-    if not permissions.can_manage(actor, meeting.council_id) and not (
-        proposer_unit is not None and permissions.represents(actor, proposer_unit)
+    allowed = permissions.access(actor, meeting.council_id)
+    allowed.require_view()
+    if not allowed.can_manage and not (
+        proposer_unit is not None and allowed.represents(proposer_unit)
     ):
         raise Forbidden(_("Delegates submit proposals in the name of their own unit only."))
+    if proposer_unit is not None and proposer_unit.council_id != meeting.council_id:
+        raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
     proposal = Proposal(
         meeting=meeting,
         title=title,
@@ -244,12 +245,13 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
     ballot counts; the ledger keeps every one.
     """
     council_id = _council_id(proposal)
-    permissions.require_view(actor, council_id)
+    allowed = permissions.access(actor, council_id)
+    allowed.require_view()
     if unit.council_id != council_id:
         raise NotFound(_("No such unit in this council."))
-    if permissions.represents(actor, unit):
+    if allowed.represents(unit):
         recorded_by_secretary = False
-    elif permissions.can_manage(actor, council_id):
+    elif allowed.can_manage:
         recorded_by_secretary = True
     else:
         raise Forbidden(_("You may cast a ballot only for the unit you represent."))
@@ -258,6 +260,7 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
 
     meeting = lock(Meeting, proposal.meeting_id, shared=True)
     proposal = lock(Proposal, proposal.pk, shared=True)
+    proposal.meeting = meeting
     now = timezone.now()
     _require_open(proposal, now)
     if not meeting.eligible_units.filter(pk=unit.pk).exists():
@@ -345,8 +348,9 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
     """
     if actor is not None:
         permissions.require_manage(actor, _council_id(proposal))
-    lock(Meeting, proposal.meeting_id, shared=True)
+    meeting = lock(Meeting, proposal.meeting_id, shared=True)
     proposal = lock(Proposal, proposal.pk)
+    proposal.meeting = meeting  # already loaded under its lock: no second read
     if proposal.status == Proposal.Status.CLOSED:
         raise Conflict(_("The vote is already closed."), code=Code.VOTE_CLOSED)
     if proposal.status != Proposal.Status.OPEN:

@@ -37,8 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "reachable server (the locking, concurrency and constraint tests need it)."
         )
     skip = pytest.mark.skip(
-        reason="needs PostgreSQL (row locks and real concurrency); running on SQLite because "
-        "no server answered — set DATABASE_URL to run it"
+        reason="needs PostgreSQL (row locks and real concurrency); running on SQLite: "
+        "DATABASE_URL is unset or no server answered — set it to run this test"
     )
     for item in items:
         if "postgres" in item.keywords:

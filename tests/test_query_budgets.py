@@ -1,0 +1,53 @@
+"""Query budgets on the hot paths: a regression here fails the suite (no timings).
+
+Each budget is checked at two council sizes, so a query per unit (N+1) fails too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from proposals import services as proposal_services
+
+from .personas import build_world, check_in_units, new_meeting
+
+# Casting: the actor's roles (1), meeting and proposal locks (2), eligibility, presence,
+# the ballot row lock and write (a first cast adds a savepoint around its insert), the
+# ledger head lock, the event insert and the head update. Inside a test's transaction the
+# service's own atomic block adds a savepoint and its release.
+BUDGET = {"first_cast": 14, "replace": 12, "close": 12}
+
+
+def queries(call: Callable[[], Any]) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [3, 60])
+def test_casting_and_closing_cost_a_fixed_number_of_queries(size: int) -> None:
+    w = build_world(n_units=size)
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units)
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    for unit in w.units[1:]:
+        proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=unit, choice="yes")
+
+    def cast(choice: str) -> Callable[[], Any]:
+        return lambda: proposal_services.cast_ballot(
+            actor=w.bob, proposal=proposal, unit=w.units[0], choice=choice
+        )
+
+    cost = {
+        "first_cast": queries(cast("no")),
+        "replace": queries(cast("yes")),
+        "close": queries(lambda: proposal_services.close_vote(actor=w.alice, proposal=proposal)),
+    }
+    assert cost == BUDGET
