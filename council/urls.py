@@ -2,10 +2,30 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from proposals import views as proposal_views
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("councils/<slug:slug>/", views.council_page, name="council"),
+    path("councils/<slug:slug>/meetings/", views.meeting_create, name="meeting-create"),
+    path("meetings/<int:pk>/", views.meeting_page, name="meeting"),
+    path("meetings/<int:pk>/start/", views.meeting_start, name="meeting-start"),
+    path("meetings/<int:pk>/adjourn/", views.meeting_adjourn, name="meeting-adjourn"),
+    path("meetings/<int:pk>/attendance/<int:unit_id>/", views.attendance, name="attendance"),
+    path("meetings/<int:pk>/live/<str:part>/", views.meeting_live, name="meeting-live"),
+    path("meetings/<int:pk>/projector/", views.projector, name="projector"),
+    path("meetings/<int:pk>/minutes/", views.minutes, name="minutes"),
+    path("meetings/<int:pk>/proposals/", proposal_views.proposal_create, name="proposal-create"),
+    path("proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal-edit"),
+    path("proposals/<int:pk>/move/", proposal_views.proposal_move, name="proposal-move"),
+    path(
+        "proposals/<int:pk>/withdraw/", proposal_views.proposal_withdraw, name="proposal-withdraw"
+    ),
+    path("proposals/<int:pk>/open/", proposal_views.proposal_open, name="proposal-open"),
+    path("proposals/<int:pk>/close/", proposal_views.proposal_close, name="proposal-close"),
+    path("proposals/<int:pk>/ballots/<int:unit_id>/", proposal_views.ballot, name="ballot"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,16 +1,34 @@
-"""Pages. Thin: they read through querysets and change nothing themselves."""
+"""Pages for councils and meetings. Thin: they read, call one service, and redirect.
+
+Every change goes through a service (``council/services.py``, ``proposals/services.py``);
+``council/web.py`` turns refusals into messages. The meeting page is assembled by
+:func:`meeting_room` in a fixed number of queries, whatever the number of units.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from members.models import Role
-from proposals.models import Proposal
+from members import permissions
+from members.models import MemberUnit, Role
+from proposals import explain, rules, tally
+from proposals.models import Ballot, Proposal
 
-from .models import Council, Meeting
+from . import services
+from .models import Attendance, Council, Meeting
+from .web import act, visible
 
 
 @login_required
@@ -36,10 +54,276 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "council/home.html",
+        {"councils": councils, "roles": roles, "meetings": meetings, "open_votes": open_votes},
+    )
+
+
+# --- The council page ---------------------------------------------------------------------
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    scheduled_at = forms.DateTimeField(
+        label=gettext_lazy("Date and time"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=Meeting.Mode.choices)
+
+
+@login_required
+def council_page(request: HttpRequest, slug: str) -> HttpResponse:
+    council, access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
+    units = list(council.units.order_by("-voting", "short_name"))
+    today = timezone.now().astimezone(council.zone).date()
+    eligible = council.units.eligible_on(today).count()
+    decisions = (
+        Proposal.objects.filter(meeting__council=council, status=Proposal.Status.CLOSED)
+        .select_related("meeting", "proposer_unit")
+        .order_by("-closed_at")
+    )
+    return render(
+        request,
+        "council/council.html",
         {
-            "councils": councils,
-            "roles": roles,
-            "meetings": meetings,
-            "open_votes": open_votes,
+            "council": council,
+            "access": access,
+            "units": units,
+            "rule_sentences": explain.rule_sentences(council.rule_set, eligible),
+            "meetings": council.meetings.all(),
+            "decisions": decisions,
+            "form": MeetingForm(),
         },
     )
+
+
+@login_required
+@require_POST
+def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
+    council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
+    form = MeetingForm(request.POST)
+    done = reverse("council", args=[council.slug])
+    with timezone.override(council.zone):  # the time typed is the council's local time
+        valid = form.is_valid()
+    if not valid:
+        return act(request, lambda: _raise_form(form), done=done)
+    created: dict[str, Meeting] = {}
+
+    def schedule() -> None:
+        created["meeting"] = services.create_meeting(
+            actor=request.user, council=council, **form.cleaned_data
+        )
+
+    response = act(request, schedule, done=done, success=_("The meeting is scheduled."))
+    if "meeting" in created:
+        response["Location"] = reverse("meeting", args=[created["meeting"].pk])
+    return response
+
+
+def _raise_form(form: forms.Form) -> None:
+    from .errors import Invalid
+
+    raise Invalid({k: [str(m) for m in v] for k, v in form.errors.items()})
+
+
+# --- The meeting room ---------------------------------------------------------------------
+
+
+@dataclass
+class UnitRow:
+    unit: MemberUnit
+    eligible: bool
+    stay: Attendance | None
+    ballot: Ballot | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.stay is not None
+
+
+@dataclass
+class Room:
+    """Everything the meeting page and its live parts show, loaded in fixed queries."""
+
+    meeting: Meeting
+    access: permissions.Access
+    rows: list[UnitRow]
+    quorum: rules.Line
+    proposals: list[Proposal]
+    current: Proposal | None = None  # the open vote, if any
+    result: rules.Result | None = None  # its live result
+    voters: list[UnitRow] = field(default_factory=list)  # units present for the vote
+    not_voted: list[UnitRow] = field(default_factory=list)
+    results: dict[int, rules.Result] = field(default_factory=dict)  # closed ones
+
+    @property
+    def open_blocked_by(self) -> str:
+        """Why no vote can be opened now ('' when one can): shown beside the button."""
+        if self.meeting.status != Meeting.Status.IN_SESSION:
+            return _("Votes open only while the meeting is in session.")
+        if not self.quorum.met:
+            return _(
+                "No quorum: %(present)s of %(eligible)s units present, %(required)s needed."
+            ) % {
+                "present": self.quorum.count,
+                "eligible": self.quorum.total,
+                "required": self.quorum.required,
+            }
+        return ""
+
+
+def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
+    council = meeting.council
+    units = list(council.units.order_by("-voting", "short_name"))
+    if meeting.status == Meeting.Status.SCHEDULED:
+        today = timezone.now().astimezone(council.zone).date()
+        eligible_ids = set(council.units.eligible_on(today).values_list("pk", flat=True))
+    else:
+        eligible_ids = set(meeting.eligible_units.values_list("pk", flat=True))
+    stays = {
+        a.unit_id: a
+        for a in Attendance.objects.filter(
+            meeting=meeting, checked_out_at__isnull=True
+        ).select_related("checked_in_by")
+    }
+    rows = [UnitRow(unit=u, eligible=u.pk in eligible_ids, stay=stays.get(u.pk)) for u in units]
+    present_eligible = {u for u in stays if u in eligible_ids}
+    room = Room(
+        meeting=meeting,
+        access=access,
+        rows=rows,
+        quorum=rules.quorum_line(len(eligible_ids), len(present_eligible), council.rule_set),
+        proposals=list(
+            meeting.proposals.select_related("proposer_unit").order_by("position", "id")
+        ),
+    )
+    for proposal in room.proposals:
+        proposal.meeting = meeting
+        if proposal.status == Proposal.Status.CLOSED:
+            room.results[proposal.pk] = tally.result_of(proposal)
+        elif proposal.status == Proposal.Status.OPEN and room.current is None:
+            room.current = proposal
+    if room.current is not None:
+        ballots = {
+            b.unit_id: b
+            for b in Ballot.objects.filter(proposal=room.current).select_related("cast_by")
+        }
+        count = tally.count_vote(
+            room.current,
+            present_ids=present_eligible,
+            ballots={u: b.choice for u, b in ballots.items()},
+            eligible=len(eligible_ids),
+        )
+        room.result = tally.result_of(room.current, live=count)
+        voting = set(count.present_units)
+        for row in rows:
+            row.ballot = ballots.get(row.unit.pk)
+        room.voters = [r for r in rows if r.unit.pk in voting]
+        room.not_voted = [r for r in room.voters if r.ballot is None]
+    return room
+
+
+def _meeting(request: HttpRequest, pk: int) -> tuple[Meeting, permissions.Access]:
+    meeting, access = visible(
+        request, Meeting.objects.select_related("council"), lambda m: m.council_id, pk=pk
+    )
+    return meeting, access
+
+
+@login_required
+def meeting_page(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, access = _meeting(request, pk)
+    return render(request, "council/meeting.html", {"room": meeting_room(meeting, access)})
+
+
+LIVE_PARTS = {
+    "quorum": "council/_quorum.html",
+    "tally": "proposals/_tally.html",
+    "projector": "council/_projector_live.html",
+}
+
+
+@login_required
+def meeting_live(request: HttpRequest, pk: int, part: str) -> HttpResponse:
+    """The live parts (quorum bar, tally, projector), polled by htmx every 2 s or less."""
+    meeting, access = _meeting(request, pk)
+    template = LIVE_PARTS.get(part)
+    if template is None:
+        raise Http404
+    return render(request, template, {"room": meeting_room(meeting, access)})
+
+
+@login_required
+def projector(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, access = _meeting(request, pk)
+    return render(request, "council/projector.html", {"room": meeting_room(meeting, access)})
+
+
+@login_required
+def minutes(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, access = _meeting(request, pk)
+    room = meeting_room(meeting, access)
+    closed = [p for p in room.proposals if p.status == Proposal.Status.CLOSED]
+    ballots: dict[int, list[Ballot]] = {p.pk: [] for p in closed}
+    for ballot in (
+        Ballot.objects.filter(proposal__in=closed)
+        .select_related("unit", "cast_by")
+        .order_by("unit__short_name")
+    ):
+        ballots[ballot.proposal_id].append(ballot)
+    stays = (
+        Attendance.objects.filter(meeting=meeting)
+        .select_related("unit", "checked_in_by", "checked_out_by")
+        .order_by("unit__short_name", "checked_in_at")
+    )
+    return render(
+        request,
+        "council/minutes.html",
+        {
+            "room": room,
+            "stays": stays,
+            "closed": [(p, room.results[p.pk], ballots[p.pk]) for p in closed],
+        },
+    )
+
+
+@login_required
+@require_POST
+def meeting_start(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, _access = _meeting(request, pk)
+    return act(
+        request,
+        lambda: services.start_meeting(actor=request.user, meeting=meeting),
+        done=reverse("meeting", args=[pk]),
+        success=_("The meeting is in session."),
+    )
+
+
+@login_required
+@require_POST
+def meeting_adjourn(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, _access = _meeting(request, pk)
+    return act(
+        request,
+        lambda: services.adjourn_meeting(actor=request.user, meeting=meeting),
+        done=reverse("meeting", args=[pk]),
+        success=_("The meeting is adjourned."),
+    )
+
+
+@login_required
+@require_POST
+def attendance(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
+    meeting, _access = _meeting(request, pk)
+    unit = MemberUnit.objects.filter(pk=unit_id, council_id=meeting.council_id).first()
+    done = reverse("meeting", args=[pk]) + "#attendance"
+    if unit is None:
+        return act(request, lambda: _not_found(), done=done)
+    present = request.POST.get("present") == "1"
+    service: Any = services.check_in if present else services.check_out
+    return act(request, lambda: service(actor=request.user, meeting=meeting, unit=unit), done=done)
+
+
+def _not_found() -> None:
+    from .errors import NotFound
+
+    raise NotFound(_("No such unit in this council."))

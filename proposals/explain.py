@@ -63,6 +63,17 @@ def quorum_sentence(line: rules.Line) -> str:
     }
 
 
+def attendance_sentence(line: rules.Line) -> str:
+    """ "15 of 21 units present — more than 14 needed — quorum met" (the live bar)."""
+    verdict = _("quorum met") if line.met else _("no quorum")
+    return _("%(present)s of %(eligible)s units present — %(needed)s — %(verdict)s") % {
+        "present": line.count,
+        "eligible": line.total,
+        "needed": needed(line),
+        "verdict": verdict,
+    }
+
+
 def majority_sentence(result: rules.Result) -> str:
     """ "Yes 8 of 21 member units — more than 10.5 needed (11) — rejected." """
     line = result.majority
@@ -104,3 +115,39 @@ def explain(result: rules.Result) -> list[str]:
 
 def explanation(result: rules.Result) -> str:
     return "\n".join(explain(result))
+
+
+def fraction_words(threshold: rules.Threshold) -> str:
+    """ "half", "2/3", "3/5" — the fraction as a council's charter would write it."""
+    if (threshold.numerator, threshold.denominator) == (1, 2):
+        return _("half")
+    return f"{threshold.numerator}/{threshold.denominator}"
+
+
+def rule_sentences(rule_set: rules.RuleSet, eligible: int) -> list[str]:
+    """The rule set in words, e.g. "More than 2/3 of the 21 member units must attend."."""
+    q, m = rule_set.quorum, rule_set.majority
+    if q.strict:
+        quorum = _("More than %(fraction)s of the %(n)s member units must attend.")
+    else:
+        quorum = _("At least %(fraction)s of the %(n)s member units must attend.")
+    majority = {
+        (True, rules.Basis.MEMBERS): _("More than %(fraction)s of all member units must vote yes."),
+        (True, rules.Basis.PRESENT): _(
+            "More than %(fraction)s of the units present must vote yes."
+        ),
+        (True, rules.Basis.CAST): _(
+            "More than %(fraction)s of the votes cast (yes and no) must be yes."
+        ),
+        (False, rules.Basis.MEMBERS): _("At least %(fraction)s of all member units must vote yes."),
+        (False, rules.Basis.PRESENT): _(
+            "At least %(fraction)s of the units present must vote yes."
+        ),
+        (False, rules.Basis.CAST): _(
+            "At least %(fraction)s of the votes cast (yes and no) must be yes."
+        ),
+    }[(m.strict, rule_set.basis)]
+    return [
+        quorum % {"fraction": fraction_words(q), "n": eligible},
+        majority % {"fraction": fraction_words(m)},
+    ]

@@ -144,6 +144,49 @@ def update_proposal(*, actor: Actor, proposal: Proposal, **fields: Any) -> Propo
 
 
 @transaction.atomic
+def move_proposal(*, actor: Actor, proposal: Proposal, up: bool) -> Proposal:
+    """Move a draft one place up or down the agenda, among the drafts.
+
+    Takes the meeting's exclusive lock: reorderings are rare, and serialising them
+    keeps two concurrent moves from swapping the same pair twice.
+    """
+    permissions.require_manage(actor, _council_id(proposal))
+    meeting = lock(Meeting, proposal.meeting_id)
+    proposal = lock(Proposal, proposal.pk)
+    if proposal.status != Proposal.Status.DRAFT:
+        raise Conflict(_("Only a draft can be moved."), code=Code.NOT_DRAFT)
+    drafts = list(
+        meeting.proposals.filter(status=Proposal.Status.DRAFT)
+        .order_by("position", "id")
+        .select_for_update(of=("self",))
+    )
+    index = next(i for i, p in enumerate(drafts) if p.pk == proposal.pk)
+    other_index = index - 1 if up else index + 1
+    if not 0 <= other_index < len(drafts):
+        return proposal  # already first or last: nothing to change
+    other = drafts[other_index]
+    order = drafts[:]
+    order[index], order[other_index] = other, proposal
+    slots = sorted(p.position for p in drafts)
+    if len(set(slots)) < len(slots):  # ties from hand-set positions: renumber the drafts
+        slots = list(range(slots[0], slots[0] + len(slots)))
+    changed = []
+    for draft, slot in zip(order, slots, strict=True):
+        if draft.position != slot:
+            draft.position = slot
+            changed.append(draft)
+    Proposal.objects.bulk_update(changed, ["position"])
+    ledger.append(
+        council_id=meeting.council_id,
+        actor=actor,
+        action="proposal.moved",
+        object=f"proposal:{proposal.pk}",
+        data={"order": [p.pk for p in order], "positions": slots},
+    )
+    return proposal
+
+
+@transaction.atomic
 def withdraw_proposal(*, actor: Actor, proposal: Proposal) -> Proposal:
     """Take a proposal off the agenda before its vote opens (``not_draft`` after)."""
     permissions.require_manage(actor, _council_id(proposal))

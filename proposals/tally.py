@@ -23,21 +23,33 @@ class Count:
     present_units: list[int]  # sorted ids: the units counted present for this vote
 
 
-def count_vote(proposal: Proposal, *, present_ids: set[int] | None = None) -> Count:
+def count_vote(
+    proposal: Proposal,
+    *,
+    present_ids: set[int] | None = None,
+    ballots: dict[int, str] | None = None,
+    eligible: int | None = None,
+) -> Count:
     """Count the ballots and the units present for the vote, in a fixed number of queries.
 
     Present for a vote: the eligible units checked in now, plus every unit that cast a
     ballot (a unit cannot vote without attending — spec, "Present").
-    ``present_ids`` replaces the live attendance, for recounting a frozen result.
+    ``present_ids`` replaces the live attendance (to recount a frozen result); a page
+    that loaded the ballots or the snapshot size already passes them in.
     """
     meeting = proposal.meeting
-    ballots = dict(Ballot.objects.filter(proposal_id=proposal.pk).values_list("unit_id", "choice"))
+    if ballots is None:
+        ballots = dict(
+            Ballot.objects.filter(proposal_id=proposal.pk).values_list("unit_id", "choice")
+        )
     if present_ids is None:
         present_ids = present_unit_ids(meeting)
+    if eligible is None:
+        eligible = meeting.eligible_units.count()
     present = set(present_ids) | set(ballots)
     choices = Counter(ballots.values())
     counts = rules.Counts(
-        eligible=meeting.eligible_units.count(),
+        eligible=eligible,
         present=len(present),
         yes=choices[Ballot.Choice.YES],
         no=choices[Ballot.Choice.NO],
@@ -70,3 +82,21 @@ def recount(proposal: Proposal) -> dict[str, Any] | None:
     if proposal.outcome != fresh["outcome"]:
         diff["outcome_column"] = {"stored": proposal.outcome, "recount": fresh["outcome"]}
     return diff
+
+
+def result_of(proposal: Proposal, *, live: Count | None = None) -> rules.Result | None:
+    """The result to show: re-derived from the frozen record once closed, live while
+    the vote is open (from ``live`` if the caller counted already), None before."""
+    if proposal.status == Proposal.Status.CLOSED and proposal.result:
+        stored = proposal.result
+        counts = rules.Counts(
+            eligible=stored["eligible"],
+            present=stored["present"],
+            yes=stored["yes"],
+            no=stored["no"],
+            abstain=stored["abstain"],
+        )
+        return rules.evaluate(counts, rules.RuleSet.from_dict(proposal.rules))
+    if proposal.status == Proposal.Status.OPEN:
+        return evaluate(proposal, live or count_vote(proposal))
+    return None

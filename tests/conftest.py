@@ -27,22 +27,32 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests: skipped with the reason on SQLite, a hard failure in CI."""
-    if on_postgres():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        raise pytest.UsageError(
-            "CI=true but the suite is not running on PostgreSQL: set DATABASE_URL to a "
-            "reachable server (the locking, concurrency and constraint tests need it)."
+    """Tests that need a real part (PostgreSQL, Chromium) are skipped with the reason when
+    it is missing — and in CI (CI=true) a missing part is a failure, never a skip."""
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    missing: dict[str, str] = {}
+    if not on_postgres():
+        missing["postgres"] = (
+            "needs PostgreSQL (row locks and real concurrency); running on SQLite: "
+            "DATABASE_URL is unset or no server answered — set it to run this test"
         )
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL (row locks and real concurrency); running on SQLite: "
-        "DATABASE_URL is unset or no server answered — set it to run this test"
-    )
+    if not os.access(CHROMIUM, os.X_OK):
+        missing["browser"] = (
+            f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); .ci/run installs it"
+        )
+    wanted = {name for item in items for name in missing if name in item.keywords}
+    if in_ci and wanted:
+        raise pytest.UsageError(
+            "CI=true but a required part is missing: " + "; ".join(missing[n] for n in wanted)
+        )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        for name, reason in missing.items():
+            if name in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""Glue between pages and services: visibility, and refusals turned into responses.
+
+Pages stay thin: they find the object the person may see (404 otherwise), call one
+service, and use :func:`act` to turn its outcome into a message and a redirect
+(POST-redirect-GET, so every form also works with JavaScript off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib import messages
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from members import permissions
+
+from .errors import Forbidden, Invalid, NotFound, ServiceError
+
+M = TypeVar("M", bound=Model)
+
+
+def visible(
+    request: HttpRequest, queryset: QuerySet[M], council_of: Callable[[M], int], **lookup: Any
+) -> tuple[M, permissions.Access]:
+    """The object and the person's access to its council; 404 if they cannot see it."""
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise Http404
+    access = permissions.access(request.user, council_of(obj))
+    if not access.can_view:
+        raise Http404  # another council's object: do not reveal that it exists
+    return obj, access
+
+
+def refused(request: HttpRequest, error: ServiceError) -> HttpResponse:
+    """A clear page for a refusal that a redirect would hide (403)."""
+    return render(request, "refused.html", {"message": error.message}, status=error.status)
+
+
+def back(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def act(
+    request: HttpRequest, service: Callable[[], Any], *, done: str, success: str | None = None
+) -> HttpResponse:
+    """Run one service call for a page and answer with a redirect and a message.
+
+    404 and 403 refusals are answered as such; state refusals (409) and bad input (400)
+    go back to the page with the reason, since nothing was changed.
+    """
+    try:
+        service()
+    except NotFound as exc:
+        raise Http404 from exc
+    except Forbidden as exc:
+        return refused(request, exc)
+    except Invalid as exc:
+        for field_messages in exc.errors.values():
+            for message in field_messages:
+                messages.error(request, message)
+        return HttpResponseRedirect(back(request, done))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(back(request, done))
+    if success:
+        messages.success(request, success)
+    return HttpResponseRedirect(back(request, done))

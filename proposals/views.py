@@ -1,0 +1,173 @@
+"""Pages for the agenda and the vote. Thin: find, call one service, redirect."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from council.errors import Invalid
+from council.models import Meeting
+from council.web import act, visible
+from members.models import MemberUnit
+
+from . import services
+from .models import Proposal
+
+
+class ProposalForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    body = forms.CharField(
+        label=gettext_lazy("Text"), required=False, max_length=20_000, widget=forms.Textarea
+    )
+    proposer_unit = forms.ModelChoiceField(
+        label=gettext_lazy("Proposer unit"), queryset=MemberUnit.objects.none(), required=False
+    )
+
+    def __init__(self, *args: object, council_id: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["proposer_unit"].queryset = MemberUnit.objects.filter(
+            council_id=council_id
+        ).order_by("short_name")
+
+
+def _invalid(form: forms.Form) -> None:
+    raise Invalid({k: [str(m) for m in v] for k, v in form.errors.items()})
+
+
+def _proposal(request: HttpRequest, pk: int) -> Proposal:
+    proposal, _access = visible(
+        request,
+        Proposal.objects.select_related("meeting__council"),
+        lambda p: p.meeting.council_id,
+        pk=pk,
+    )
+    return proposal
+
+
+def _room(proposal: Proposal, anchor: str = "agenda") -> str:
+    return reverse("meeting", args=[proposal.meeting_id]) + f"#{anchor}"
+
+
+@login_required
+@require_POST
+def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting, _access = visible(
+        request, Meeting.objects.select_related("council"), lambda m: m.council_id, pk=pk
+    )
+    form = ProposalForm(request.POST, council_id=meeting.council_id)
+    done = reverse("meeting", args=[pk]) + "#agenda"
+    if not form.is_valid():
+        return act(request, lambda: _invalid(form), done=done)
+    return act(
+        request,
+        lambda: services.create_proposal(actor=request.user, meeting=meeting, **form.cleaned_data),
+        done=done,
+        success=_("The proposal is on the agenda."),
+    )
+
+
+@login_required
+def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal(request, pk)
+    council_id = proposal.meeting.council_id
+    if request.method == "POST":
+        form = ProposalForm(request.POST, council_id=council_id)
+        if form.is_valid():
+            return act(
+                request,
+                lambda: services.update_proposal(
+                    actor=request.user, proposal=proposal, **form.cleaned_data
+                ),
+                done=_room(proposal),
+                success=_("The proposal is saved."),
+            )
+    else:
+        form = ProposalForm(
+            council_id=council_id,
+            initial={
+                "title": proposal.title,
+                "body": proposal.body,
+                "proposer_unit": proposal.proposer_unit_id,
+            },
+        )
+    return render(request, "proposals/edit.html", {"proposal": proposal, "form": form})
+
+
+@login_required
+@require_POST
+def proposal_move(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal(request, pk)
+    up = request.POST.get("direction") != "down"
+    return act(
+        request,
+        lambda: services.move_proposal(actor=request.user, proposal=proposal, up=up),
+        done=_room(proposal),
+    )
+
+
+@login_required
+@require_POST
+def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal(request, pk)
+    return act(
+        request,
+        lambda: services.withdraw_proposal(actor=request.user, proposal=proposal),
+        done=_room(proposal),
+        success=_("The proposal is withdrawn."),
+    )
+
+
+@login_required
+@require_POST
+def proposal_open(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal(request, pk)
+    return act(
+        request,
+        lambda: services.open_vote(actor=request.user, proposal=proposal),
+        done=_room(proposal, "vote"),
+        success=_("The vote is open."),
+    )
+
+
+@login_required
+def proposal_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (works without JavaScript); POST closes the vote."""
+    proposal = _proposal(request, pk)
+    if request.method != "POST":
+        return render(request, "proposals/confirm_close.html", {"proposal": proposal})
+    return act(
+        request,
+        lambda: services.close_vote(actor=request.user, proposal=proposal),
+        done=_room(proposal, f"result-{proposal.pk}"),
+        success=_("The vote is closed."),
+    )
+
+
+@login_required
+@require_POST
+def ballot(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
+    """Record (or replace) a unit's ballot; for the secretary, a vote given in the room."""
+    proposal = _proposal(request, pk)
+    unit = MemberUnit.objects.filter(pk=unit_id, council_id=proposal.meeting.council_id).first()
+    done = _room(proposal, f"unit-{unit_id}")
+    if unit is None:
+        return act(request, lambda: _invalid_unit(), done=done)
+    return act(
+        request,
+        lambda: services.cast_ballot(
+            actor=request.user, proposal=proposal, unit=unit, choice=request.POST.get("choice", "")
+        ),
+        done=done,
+    )
+
+
+def _invalid_unit() -> None:
+    from council.errors import NotFound
+
+    raise NotFound(_("No such unit in this council."))
