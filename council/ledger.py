@@ -24,7 +24,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.utils import timezone
 
-from .models import LedgerEvent, LedgerHead
+from .models import Council, LedgerEvent, LedgerHead
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -35,6 +35,18 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def _refuse_floats(value: Any) -> None:
+    """Floats may not survive a jsonb round trip digit for digit; the hash must."""
+    if isinstance(value, float):
+        raise ValueError("ledger data must not contain floats (use integers or strings)")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_floats(item)
 
 
 def format_time(at: datetime.datetime) -> str:
@@ -93,8 +105,9 @@ def append(
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.append() must run inside the transaction of its change")
     # Validates that ``data`` is plain JSON before anything is written.
+    _refuse_floats(data)
     canonical_json(data)
-    head = LedgerHead.objects.select_for_update().get(council_id=council_id)
+    head = LedgerHead.objects.select_for_update(no_key=True).get(council_id=council_id)
     at = timezone.now()
     seq = head.seq + 1
     name = actor_name(actor)
@@ -135,7 +148,7 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
-    def problem(self, council: int, seq: int | None, kind: str, detail: str) -> None:
+    def problem(self, council: int | None, seq: int | None, kind: str, detail: str) -> None:
         self.problems.append({"council": council, "seq": seq, "problem": kind, "detail": detail})
 
 
@@ -199,12 +212,20 @@ def verify(council_ids: Iterable[int] | None = None) -> Report:
     report = Report()
     heads = LedgerHead.objects.all()
     events = LedgerEvent.objects.all()
+    councils = Council.objects.all()
     if council_ids is not None:
         wanted = list(council_ids)
-        heads, events = heads.filter(council_id__in=wanted), events.filter(council_id__in=wanted)
+        heads = heads.filter(council_id__in=wanted)
+        events = events.filter(council_id__in=wanted)
+        councils = councils.filter(pk__in=wanted)
     head_of = {h.council_id: (h.seq, h.hash) for h in heads}
-    # A chain whose head was deleted must still be checked, so list both sides.
-    chains = set(head_of) | set(events.values_list("council_id", flat=True).distinct())
+    # Every council has a chain: one whose head or events were deleted is still checked.
+    # (.order_by(): the model's ordering would turn DISTINCT into one row per event.)
+    chains = (
+        set(head_of)
+        | set(events.order_by().values_list("council_id", flat=True).distinct())
+        | set(councils.values_list("pk", flat=True))
+    )
     for council_id in sorted(chains):
         rows = (
             events.filter(council_id=council_id)

@@ -1,7 +1,13 @@
 """Row locks, taken in one global order to rule out deadlocks.
 
-Order: meeting → proposal → ballot → ledger head. A service takes only the locks it
-needs, but never in another order.
+Order: meeting → proposal → attendance or ballot → ledger head. A service takes only
+the locks it needs, but never in another order.
+
+Exclusive locks are ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: inserting a row that
+refers to a locked row (a ledger event → its council, a ballot → its proposal) takes
+PostgreSQL's ``FOR KEY SHARE`` on it, which ``FOR UPDATE`` would block — a deadlock
+waiting to happen between, say, a council update and any ledger append. No service
+changes a primary key, so the weaker lock is enough.
 
 Shared locks (``FOR SHARE``) let many ballots be cast at once while still blocking the
 exclusive lock a close or an adjournment takes; the Django ORM only offers exclusive
@@ -24,7 +30,7 @@ def lock(model: type[M], pk: object, *, shared: bool = False) -> M:
     Raises ``model.DoesNotExist`` when there is no such row.
     """
     if not shared or connection.vendor != "postgresql":
-        return model._default_manager.select_for_update().get(pk=pk)
+        return model._default_manager.select_for_update(no_key=True).get(pk=pk)
     opts = model._meta
     sql = (
         f"SELECT * FROM {connection.ops.quote_name(opts.db_table)} "  # noqa: S608 — names, not input

@@ -82,12 +82,15 @@ def update_council(
     time_zone: str | None = None,
     rules: rule_module.RuleSet | None = None,
 ) -> Council:
-    """Rename a council, or change its time zone or rule set.
+    """Rename a council, or change its time zone or rule set. Superusers only: the rule
+    set is the council's charter, not a secretary's setting (spec/api.md, Roles).
 
     A new rule set applies to votes opened afterwards; open and closed votes keep the
     rule set frozen on them.
     """
-    permissions.require_manage(actor, council.pk)
+    permissions.require_view(actor, council.pk)
+    if not permissions.is_superuser(actor):
+        raise Forbidden(_("Only administrators change a council's settings."))
     council = lock(Council, council.pk)
     changes: dict[str, Any] = {}
     if name is not None and name != council.name:
@@ -161,13 +164,13 @@ def update_meeting(
         meeting.mode = changes["mode"] = mode
     if not changes:
         return meeting
+    check_model(meeting)  # bad input (400) is reported before the state (409)
     if meeting.status == Meeting.Status.ADJOURNED:
         raise Conflict(_("The meeting is adjourned."), code=Code.MEETING_ADJOURNED)
     if set(changes) - {"title"} and meeting.status != Meeting.Status.SCHEDULED:
         raise Conflict(
             _("The meeting has started; its time and mode are fixed."), code=Code.NOT_SCHEDULED
         )
-    check_model(meeting)
     meeting.save()
     ledger.append(
         council_id=meeting.council_id,
@@ -331,7 +334,7 @@ def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance
     if meeting.status != Meeting.Status.IN_SESSION:
         raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
     attendance = (
-        Attendance.objects.select_for_update(of=("self",))
+        Attendance.objects.select_for_update(of=("self",), no_key=True)
         .filter(meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True)
         .first()
     )

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from council import ledger
@@ -48,16 +49,18 @@ def create_unit(
 ) -> MemberUnit:
     """Add a member unit (voting or not). It becomes eligible from the next meeting start."""
     permissions.require_manage(actor, council.pk)
+    if joined_on is None:
+        # "Today" is the council's day: eligibility is decided on the council's calendar.
+        joined_on = timezone.now().astimezone(council.zone).date()
     unit = MemberUnit(
         council=council,
         name=name,
         short_name=short_name,
         voting=voting,
         label=label,
+        joined_on=joined_on,
         left_on=left_on,
     )
-    if joined_on is not None:
-        unit.joined_on = joined_on
     check_model(unit)
     unit.save()
     ledger.append(

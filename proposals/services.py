@@ -27,7 +27,7 @@ from django.utils.translation import override
 from council import ledger
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
-from council.models import Meeting
+from council.models import Attendance, Meeting
 from council.services import log_arrival, present_attendance, quorum, record_arrival
 from members import permissions
 from members.models import MemberUnit
@@ -158,7 +158,7 @@ def move_proposal(*, actor: Actor, proposal: Proposal, up: bool) -> Proposal:
     drafts = list(
         meeting.proposals.filter(status=Proposal.Status.DRAFT)
         .order_by("position", "id")
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
     )
     index = next(i for i, p in enumerate(drafts) if p.pk == proposal.pk)
     other_index = index - 1 if up else index + 1
@@ -311,8 +311,17 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
             _("This unit is not eligible to vote in this meeting."), code=Code.NOT_ELIGIBLE
         )
     arrival = None
-    if present_attendance(meeting, unit) is None:
-        if meeting.mode == Meeting.Mode.IN_PERSON:
+    stay = present_attendance(meeting, unit)
+    if stay is not None:
+        # Hold the stay: a check-out of this unit now waits for this cast to commit, so
+        # the ledger never shows a ballot after the unit left.
+        stay = lock(Attendance, stay.pk, shared=True)
+        if stay.checked_out_at is not None:
+            stay = None
+    if stay is None:
+        # Online and hybrid, a delegate's cast checks their unit in; nobody else's does
+        # (a secretary records ballots only for units present).
+        if meeting.mode == Meeting.Mode.IN_PERSON or recorded_by_secretary:
             raise Conflict(_("The unit is not checked in."), code=Code.UNIT_NOT_PRESENT)
         arrival, created = record_arrival(actor=actor, meeting=meeting, unit=unit)
         if not created:
@@ -361,7 +370,7 @@ def _store_ballot(
     for _attempt in range(2):
         # of=self: lock the ballot row only, never rows of joined tables.
         ballot = (
-            Ballot.objects.select_for_update(of=("self",))
+            Ballot.objects.select_for_update(of=("self",), no_key=True)
             .filter(proposal_id=proposal.pk, unit_id=unit.pk)
             .order_by()
             .first()
@@ -391,7 +400,9 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
     """
     if actor is not None:
         permissions.require_manage(actor, _council_id(proposal))
-    meeting = lock(Meeting, proposal.meeting_id, shared=True)
+    # Exclusive on the meeting: no unit checks in or out while the present units are
+    # counted, so the ledger order and the frozen result tell the same story.
+    meeting = lock(Meeting, proposal.meeting_id)
     proposal = lock(Proposal, proposal.pk)
     proposal.meeting = meeting  # already loaded under its lock: no second read
     if proposal.status == Proposal.Status.CLOSED:

@@ -112,7 +112,7 @@ def test_20_concurrent_casts_for_one_unit_leave_exactly_one_ballot() -> None:
     proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
     proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
     unit = w.units[0]  # not checked in yet: every cast also races to check it in
-    casters = [w.bob, w.bea, w.alice] * 7
+    casters = [w.bob, w.bea] * 10  # the two delegates of U01, racing each other
     choices = ["yes", "no", "abstain"] * 7
 
     results = at_once(
@@ -209,4 +209,72 @@ def test_a_vote_never_opens_in_a_meeting_being_adjourned() -> None:
     else:
         assert opened >= 1
         assert isinstance(results[0], Conflict) and results[0].code == Code.VOTE_OPEN
+    assert_chain_linear()
+
+
+def seq_of(action: str, **data: Any) -> int | None:
+    for event in LedgerEvent.objects.filter(action=action).order_by("seq"):
+        if all(event.data.get(k) == v for k, v in data.items()):
+            return event.seq
+    return None
+
+
+def test_a_unit_leaving_never_votes_after_it_left() -> None:
+    w = build_world()
+    meeting = new_meeting(w)  # in person: casting needs presence
+    check_in_units(w, meeting, w.units)
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    racing = w.units[:8]
+    calls: list[Callable[[], Any]] = []
+    for unit in racing:
+        calls.append(
+            lambda u=unit: proposal_services.cast_ballot(
+                actor=w.alice, proposal=proposal, unit=u, choice="yes"
+            )
+        )
+        calls.append(
+            lambda u=unit: council_services.check_out(actor=w.alice, meeting=meeting, unit=u)
+        )
+    results = at_once(calls)
+
+    refusals = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, Conflict) and r.code == Code.UNIT_NOT_PRESENT for r in refusals)
+    for unit in racing:
+        cast = seq_of("proposal.ballot_cast", unit=unit.pk)
+        left = seq_of("attendance.checked_out", unit=unit.pk)
+        assert left is not None
+        # Either the ballot came first, or there is none: never a ballot after leaving.
+        assert cast is None or cast < left
+        assert Ballot.objects.filter(unit=unit).exists() is (cast is not None)
+    assert_chain_linear()
+
+
+def test_units_leaving_during_the_close_are_counted_as_the_ledger_says() -> None:
+    w = build_world()
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units[:16])
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    for unit in w.units[:10]:
+        proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=unit, choice="yes")
+    leaving = w.units[10:16]  # present, no ballot: their departure changes the count
+    results = at_once(
+        [
+            lambda u=u: council_services.check_out(actor=w.alice, meeting=meeting, unit=u)
+            for u in leaving[:3]
+        ]
+        + [lambda: proposal_services.close_vote(actor=w.alice, proposal=proposal)]
+        + [
+            lambda u=u: council_services.check_out(actor=w.alice, meeting=meeting, unit=u)
+            for u in leaving[3:]
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    closed = Proposal.objects.get(pk=proposal.pk)
+    close_seq = seq_of("proposal.vote_closed")
+    for unit in leaving:
+        left_before_close = seq_of("attendance.checked_out", unit=unit.pk) < close_seq
+        assert (unit.pk in closed.result["present_units"]) is not left_before_close
+    assert closed.result["present"] == len(closed.result["present_units"])
     assert_chain_linear()

@@ -94,8 +94,39 @@ def test_it_catches_a_stored_ballot_changed_after_the_close(history: World) -> N
     closed = Proposal.objects.get(status="closed")
     Ballot.objects.filter(proposal=closed, choice="yes").update(choice="no")
     out = _verify_command(expect_failure=True)
-    assert [p["problem"] for p in out["problems"]] == ["result_mismatch"]
+    assert {p["problem"] for p in out["problems"]} == {"result_mismatch", "ballot_mismatch"}
     assert f"proposal {closed.pk}" in out["problems"][0]["detail"]
+
+
+def test_it_catches_a_flipped_outcome_that_is_consistent_with_itself(history: World) -> None:
+    """An attacker rewrites the vote's basis, outcome and result together: the row agrees
+    with itself and with its ballots, but not with what the ledger recorded."""
+    closed = Proposal.objects.get(status="closed")
+    rules = {**closed.rules, "majority": {**closed.rules["majority"], "basis": "cast"}}
+    result = {
+        **closed.result,
+        "outcome": "passed",
+        "rules": rules,
+        "majority": {**closed.result["majority"], "basis": "cast"},
+    }
+    Proposal.objects.filter(pk=closed.pk).update(rules=rules, result=result, outcome="passed")
+    assert {"rules_mismatch", "result_mismatch"} <= {
+        p["problem"] for p in _verify_command(expect_failure=True)["problems"]
+    }
+
+
+def test_it_catches_a_deleted_ballot_and_an_edited_snapshot(history: World) -> None:
+    closed = Proposal.objects.get(status="closed")
+    Ballot.objects.filter(proposal=closed).first().delete()
+    closed.meeting.eligible_units.remove(history.units[20])
+    problems = {p["problem"] for p in _verify_command(expect_failure=True)["problems"]}
+    assert {"ballot_missing", "snapshot_mismatch", "result_mismatch"} <= problems
+
+
+def test_it_catches_a_council_whose_chain_was_removed(history: World) -> None:
+    LedgerEvent.objects.filter(council=history.council).delete()
+    LedgerHead.objects.filter(pk=history.council.pk).delete()
+    assert "missing_head" in kinds()
 
 
 def test_verify_ledger_reports_json_and_exits_non_zero(history: World) -> None:

@@ -493,7 +493,7 @@ def test_the_rule_set_is_frozen_when_the_vote_opens(
 ) -> None:
     w = world
     council_services.update_council(
-        actor=w.alice,
+        actor=w.root,
         council=w.council,
         rules=RuleSet(quorum=Threshold(1, 2), majority=Threshold(1, 2), basis=Basis.CAST),
     )
@@ -536,3 +536,57 @@ def test_every_change_is_in_the_ledger_and_the_chain_verifies(
     report = ledger.verify()
     assert report.ok, report.problems
     assert report.events == LedgerEvent.objects.count()
+
+
+def test_only_administrators_change_the_rule_set(world: World) -> None:
+    lenient = RuleSet(quorum=Threshold(1, 10, strict=False), basis=Basis.CAST)
+    refused(
+        lambda: council_services.update_council(
+            actor=world.alice, council=world.council, rules=lenient
+        ),
+        Forbidden,
+    )
+    council_services.update_council(actor=world.root, council=world.council, rules=lenient)
+    world.council.refresh_from_db()
+    assert world.council.rule_set == lenient
+
+
+def test_a_secretary_records_ballots_only_for_units_present(world: World) -> None:
+    w = world
+    meeting = new_meeting(w, mode=Meeting.Mode.HYBRID)
+    proposal = open_proposal(w, meeting, present=15)
+    refused(
+        lambda: proposal_services.cast_ballot(
+            actor=w.alice, proposal=proposal, unit=w.units[20], choice="yes"
+        ),
+        Conflict,
+        Code.UNIT_NOT_PRESENT,
+    )
+
+
+def test_eligibility_follows_the_councils_calendar(db: None) -> None:
+    from zoneinfo import ZoneInfo
+
+    from .personas import make_user
+
+    root = make_user("root-ny", is_superuser=True, is_staff=True)
+    council = council_services.create_council(
+        actor=root, name="NY", slug="ny", time_zone="America/New_York"
+    )
+    unit = member_services.create_unit(actor=root, council=council, name="A", short_name="A")
+    assert unit.joined_on == timezone.now().astimezone(ZoneInfo("America/New_York")).date()
+    meeting = council_services.create_meeting(
+        actor=root, council=council, title="M", scheduled_at=timezone.now()
+    )
+    meeting = council_services.start_meeting(actor=root, meeting=meeting)
+    assert list(meeting.eligible_units.all()) == [unit]
+
+
+def test_bad_input_is_reported_before_the_state(world: World, meeting: Meeting) -> None:
+    error = refused(
+        lambda: council_services.update_meeting(
+            actor=world.alice, meeting=meeting, mode="carrier-pigeon"
+        ),
+        Invalid,
+    )
+    assert "mode" in error.errors  # type: ignore[attr-defined]
