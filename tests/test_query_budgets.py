@@ -52,3 +52,46 @@ def test_casting_and_closing_cost_a_fixed_number_of_queries(size: int) -> None:
         "close": queries(lambda: proposal_services.close_vote(actor=w.alice, proposal=proposal)),
     }
     assert cost == BUDGET
+
+
+PAGE_BUDGET = {"meeting": 9, "projector": 9, "tally": 9, "council": 8}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [25, 250])
+def test_the_meeting_room_costs_a_fixed_number_of_queries(size: int) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    w = build_world(n_units=size)
+    meeting = new_meeting(w)
+    quorum = size * 2 // 3 + 1
+    check_in_units(w, meeting, w.units[:quorum])
+    proposals = [
+        proposal_services.create_proposal(actor=w.alice, meeting=meeting, title=f"P{i}")
+        for i in range(20)
+    ]
+    for proposal in proposals[:5]:  # five decided, one open, fourteen drafts
+        proposal_services.open_vote(actor=w.alice, proposal=proposal)
+        for unit in w.units[:10]:
+            proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=unit, choice="yes")
+        proposal_services.close_vote(actor=w.alice, proposal=proposal)
+    proposal_services.open_vote(actor=w.alice, proposal=proposals[5])
+    for unit in w.units[:12]:
+        proposal_services.cast_ballot(actor=w.alice, proposal=proposals[5], unit=unit, choice="no")
+
+    client = Client()
+    client.force_login(w.alice)
+    urls = {
+        "meeting": reverse("meeting", args=[meeting.pk]),
+        "projector": reverse("projector", args=[meeting.pk]),
+        "tally": reverse("meeting-live", args=[meeting.pk, "tally"]),
+        "council": reverse("council", args=[w.council.slug]),
+    }
+    cost = {}
+    for name, url in urls.items():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        cost[name] = len(ctx.captured_queries)
+    assert cost == PAGE_BUDGET
+    assert max(cost.values()) <= 20

@@ -1,0 +1,215 @@
+"""Who may see and do what on the pages: a table of persona by page or action → status.
+
+alice is the council's secretary, dave its auditor, bob the delegate of U01, erin the
+secretary of another council; None is an anonymous visitor. Every refused request
+must change nothing (the ledger count stays put).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from council.models import LedgerEvent, Meeting
+from proposals import services as proposal_services
+from proposals.models import Proposal
+
+from .personas import World, check_in_units, new_meeting
+
+PEOPLE = ["alice", "dave", "bob", "erin", None]
+
+
+def client_for(w: World, person: str | None) -> Client:
+    client = Client()
+    if person:
+        client.force_login(w.people[person])
+    return client
+
+
+def expect(person: str | None, *, allowed: set[str], refused_status: int = 403) -> int:
+    """200/302 for those allowed; 404 for strangers; login redirect for anonymous."""
+    if person is None:
+        return 302
+    if person == "erin":
+        return 404
+    return 0 if person in allowed else refused_status
+
+
+# --- Pages (GET) ------------------------------------------------------------------------
+
+PAGES: dict[str, Callable[[World, Meeting, Proposal], str]] = {
+    "council": lambda w, m, p: reverse("council", args=[w.council.slug]),
+    "meeting": lambda w, m, p: reverse("meeting", args=[m.pk]),
+    "quorum part": lambda w, m, p: reverse("meeting-live", args=[m.pk, "quorum"]),
+    "tally part": lambda w, m, p: reverse("meeting-live", args=[m.pk, "tally"]),
+    "projector": lambda w, m, p: reverse("projector", args=[m.pk]),
+    "minutes": lambda w, m, p: reverse("minutes", args=[m.pk]),
+    "close confirmation": lambda w, m, p: reverse("proposal-close", args=[p.pk]),
+    "edit proposal": lambda w, m, p: reverse("proposal-edit", args=[p.pk]),
+}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize("person", PEOPLE)
+def test_pages_are_visible_to_the_council_only(world: World, page: str, person: str | None) -> None:
+    meeting = new_meeting(world)
+    proposal = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="P")
+    response = client_for(world, person).get(PAGES[page](world, meeting, proposal))
+    wanted = expect(person, allowed={"alice", "dave", "bob"})
+    assert response.status_code == (wanted or 200)
+    if person is None:
+        assert response["Location"].startswith(reverse("login"))
+
+
+# --- Actions (POST) ---------------------------------------------------------------------
+
+
+def _open(w: World) -> tuple[Meeting, Proposal]:
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units[:15])
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="P")
+    return meeting, proposal_services.open_vote(actor=w.alice, proposal=proposal)
+
+
+def _draft(w: World) -> tuple[Meeting, Proposal]:
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units[:15])
+    proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="First")
+    return meeting, proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="P")
+
+
+def _scheduled(w: World) -> tuple[Meeting, None]:
+    return new_meeting(w, start=False), None
+
+
+ACTIONS: dict[
+    str, tuple[Callable[[World], tuple[Meeting, Any]], Callable[..., tuple[str, dict]], set[str]]
+] = {
+    "schedule meeting": (
+        _scheduled,
+        lambda w, m, p: (
+            reverse("meeting-create", args=[w.council.slug]),
+            {"title": "New", "scheduled_at": "2027-01-05T10:00", "mode": "online"},
+        ),
+        {"alice"},
+    ),
+    "start meeting": (
+        _scheduled,
+        lambda w, m, p: (reverse("meeting-start", args=[m.pk]), {}),
+        {"alice"},
+    ),
+    "adjourn meeting": (
+        lambda w: (new_meeting(w), None),
+        lambda w, m, p: (reverse("meeting-adjourn", args=[m.pk]), {}),
+        {"alice"},
+    ),
+    "check in": (
+        lambda w: (new_meeting(w), None),
+        lambda w, m, p: (reverse("attendance", args=[m.pk, w.units[0].pk]), {"present": "1"}),
+        {"alice"},
+    ),
+    "add proposal": (
+        _draft,
+        lambda w, m, p: (reverse("proposal-create", args=[m.pk]), {"title": "Another"}),
+        {"alice"},
+    ),
+    "edit proposal": (
+        _draft,
+        lambda w, m, p: (reverse("proposal-edit", args=[p.pk]), {"title": "Renamed"}),
+        {"alice"},
+    ),
+    "move proposal": (
+        _draft,
+        lambda w, m, p: (reverse("proposal-move", args=[p.pk]), {"direction": "up"}),
+        {"alice"},
+    ),
+    "withdraw proposal": (
+        _draft,
+        lambda w, m, p: (reverse("proposal-withdraw", args=[p.pk]), {}),
+        {"alice"},
+    ),
+    "open vote": (_draft, lambda w, m, p: (reverse("proposal-open", args=[p.pk]), {}), {"alice"}),
+    "close vote": (_open, lambda w, m, p: (reverse("proposal-close", args=[p.pk]), {}), {"alice"}),
+    # bob is the delegate of U01: he may cast its ballot; the secretary records it too.
+    "cast U01's ballot": (
+        _open,
+        lambda w, m, p: (reverse("ballot", args=[p.pk, w.units[0].pk]), {"choice": "yes"}),
+        {"alice", "bob"},
+    ),
+    "cast U02's ballot": (
+        _open,
+        lambda w, m, p: (reverse("ballot", args=[p.pk, w.units[1].pk]), {"choice": "yes"}),
+        {"alice"},
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+@pytest.mark.parametrize("person", PEOPLE)
+def test_only_the_right_people_act_and_refusals_change_nothing(
+    world: World, action: str, person: str | None
+) -> None:
+    setup, request_of, allowed = ACTIONS[action]
+    meeting, proposal = setup(world)
+    url, data = request_of(world, meeting, proposal)
+    before = LedgerEvent.objects.count()
+    response = client_for(world, person).post(url, data)
+    wanted = expect(person, allowed=allowed)
+    if wanted == 0:
+        assert response.status_code == 302, response.content[:500]
+        assert LedgerEvent.objects.count() > before, "an allowed action must change something"
+    else:
+        assert response.status_code == wanted
+        assert LedgerEvent.objects.count() == before
+        if wanted == 403:
+            assert "Nothing was changed." in response.content.decode()
+
+
+def test_unsafe_requests_need_the_csrf_token(world: World) -> None:
+    meeting = new_meeting(world)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.alice)
+    before = LedgerEvent.objects.count()
+    response = client.post(
+        reverse("attendance", args=[meeting.pk, world.units[0].pk]), {"present": "1"}
+    )
+    assert response.status_code == 403
+    assert LedgerEvent.objects.count() == before
+
+
+def test_a_state_refusal_says_why_and_changes_nothing(world: World) -> None:
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, world.units[:14])
+    proposal = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="P")
+    client = client_for(world, "alice")
+    before = LedgerEvent.objects.count()
+    response = client.post(reverse("proposal-open", args=[proposal.pk]), follow=True)
+    assert "No quorum: 14 of 21 units present, 15 needed." in response.content.decode()
+    assert LedgerEvent.objects.count() == before
+    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.DRAFT
+
+
+def test_bad_input_on_a_form_says_which_field(world: World) -> None:
+    response = client_for(world, "alice").post(
+        reverse("meeting-create", args=[world.council.slug]),
+        {"title": "", "scheduled_at": "not a date", "mode": "online"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "This field is required." in page and "Enter a valid date/time." in page
+    assert not Meeting.objects.filter(title="").exists()
+
+
+def test_the_meeting_form_reads_the_councils_local_time(world: World) -> None:
+    client_for(world, "alice").post(
+        reverse("meeting-create", args=[world.council.slug]),
+        {"title": "Paris", "scheduled_at": "2027-01-05T10:00", "mode": "online"},
+    )
+    meeting = Meeting.objects.get(title="Paris")
+    # Europe/Paris is UTC+1 in January.
+    assert meeting.scheduled_at == datetime.datetime(2027, 1, 5, 9, 0, tzinfo=datetime.UTC)
