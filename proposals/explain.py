@@ -36,7 +36,14 @@ def needed(line: rules.Line) -> str:
     return text
 
 
-def outcome_word(outcome: rules.Outcome | str) -> str:
+def outcome_word(outcome: rules.Outcome | str, *, live: bool = False) -> str:
+    """The verdict; while the vote is open, what it would be if it closed now."""
+    if live:
+        return {
+            rules.Outcome.PASSED: _("would pass"),
+            rules.Outcome.REJECTED: _("would not pass"),
+            rules.Outcome.NO_QUORUM: _("no quorum"),
+        }[rules.Outcome(outcome)]
     return {
         rules.Outcome.PASSED: _("passed"),
         rules.Outcome.REJECTED: _("rejected"),
@@ -74,7 +81,7 @@ def attendance_sentence(line: rules.Line) -> str:
     }
 
 
-def majority_sentence(result: rules.Result) -> str:
+def majority_sentence(result: rules.Result, *, live: bool = False) -> str:
     """ "Yes 8 of 21 member units — more than 10.5 needed (11) — rejected." """
     line = result.majority
     of = {
@@ -83,7 +90,7 @@ def majority_sentence(result: rules.Result) -> str:
         rules.Basis.CAST: _("Yes %(yes)s of %(total)s votes cast"),
     }[result.rules.basis] % {"yes": line.count, "total": line.total}
     if result.quorum.met:
-        verdict = outcome_word(result.outcome)
+        verdict = outcome_word(result.outcome, live=live)
     elif line.met:
         verdict = _("majority reached, but void without quorum")
     else:
@@ -95,10 +102,11 @@ def majority_sentence(result: rules.Result) -> str:
     }
 
 
-def readings_sentence(result: rules.Result) -> str:
+def readings_sentence(result: rules.Result, *, live: bool = False) -> str:
     """ "Other readings: of units present (15) → passed; of votes cast (12) → passed." """
     others = [
-        f"{basis_phrase(b, result.majorities[b].total)} → {outcome_word(result.readings[b])}"
+        f"{basis_phrase(b, result.majorities[b].total)} → "
+        f"{outcome_word(result.readings[b], live=live)}"
         for b in rules.Basis
         if b != result.rules.basis
     ]
@@ -108,9 +116,14 @@ def readings_sentence(result: rules.Result) -> str:
     return text
 
 
-def explain(result: rules.Result) -> list[str]:
-    """The three sentences that show a result, in the active language."""
-    return [quorum_sentence(result.quorum), majority_sentence(result), readings_sentence(result)]
+def explain(result: rules.Result, *, live: bool = False) -> list[str]:
+    """The three sentences that show a result, in the active language. ``live`` words
+    an open vote's count as what it would decide if it closed now."""
+    return [
+        quorum_sentence(result.quorum),
+        majority_sentence(result, live=live),
+        readings_sentence(result, live=live),
+    ]
 
 
 def explanation(result: rules.Result) -> str:

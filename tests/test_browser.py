@@ -123,7 +123,6 @@ def test_the_secretary_runs_a_vote_from_start_to_result(
 
     projector = sign_in(browser, live_server, "dave")  # the auditor's screen, read-only
     projector.goto(f"{live_server.url}/meetings/{meeting.pk}/projector/")
-    shoot(projector, "projector-empty")
     choices = ["yes"] * 8 + ["no"] * 4 + ["abstain"] * 3
     for unit, choice in zip(w.units[:15], choices, strict=True):
         page.click(f"#b-{unit.pk}-{choice}")

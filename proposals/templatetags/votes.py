@@ -15,6 +15,16 @@ def explanation(result: rules.Result) -> list[str]:
 
 
 @register.filter
+def live_explanation(result: rules.Result) -> list[str]:
+    return explain.explain(result, live=True)
+
+
+@register.filter
+def live_outcome(value: rules.Outcome | str) -> str:
+    return explain.outcome_word(value, live=True)
+
+
+@register.filter
 def attendance(line: rules.Line) -> str:
     return explain.attendance_sentence(line)
 
