@@ -82,4 +82,10 @@ def check_model(instance: object, *, exclude: list[str] | None = None) -> None:
     try:
         instance.full_clean(exclude=exclude)  # type: ignore[attr-defined]
     except ValidationError as exc:
-        raise Invalid({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
+        # Django's "__all__" (errors of several fields together) is DRF's non_field_errors.
+        raise Invalid(
+            {
+                ("non_field_errors" if k == "__all__" else k): [str(m) for m in v]
+                for k, v in exc.message_dict.items()
+            }
+        ) from exc

@@ -1,0 +1,267 @@
+"""REST API for councils, meetings, attendance and the audit log (spec/api.md).
+
+Views are thin: look up within what the caller may see, check the role, validate, call
+one service. Errors are mapped in ``council/api_common.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from members import permissions
+from members.models import MemberUnit, Role
+
+from . import services
+from .api_common import RulesField, access_for, require_manage, scope, visible_council_ids
+from .models import Council, LedgerEvent, Meeting
+
+# --- Authentication and identity ----------------------------------------------------------
+
+
+@extend_schema(
+    request=AuthTokenSerializer,
+    responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+    auth=[],
+)
+@api_view(["POST"])
+@permission_classes([AllowAny])
+def obtain_token(request: Request) -> Response:
+    """Exchange a username and password for the caller's API token (400 if wrong)."""
+    serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+    return Response({"token": token.key})
+
+
+class RoleBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = ["council", "role", "unit"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = RoleBriefSerializer(many=True)
+
+
+@extend_schema(responses=MeSerializer)
+@api_view(["GET"])
+def me(request: Request) -> Response:
+    roles = Role.objects.filter(user=request.user).order_by("council_id", "role")
+    return Response(
+        {
+            "username": request.user.get_username(),
+            "roles": RoleBriefSerializer(roles, many=True).data,
+        }
+    )
+
+
+# --- Councils ---------------------------------------------------------------------------
+
+
+class CouncilSerializer(serializers.ModelSerializer):
+    rules = RulesField(source="*", required=False)
+
+    class Meta:
+        model = Council
+        fields = ["id", "name", "slug", "time_zone", "rules"]
+
+
+class CouncilViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CouncilSerializer
+
+    def get_queryset(self) -> Any:
+        councils = visible_council_ids(self.request.user)
+        queryset = Council.objects.order_by("id")
+        return queryset if councils is None else queryset.filter(pk__in=councils)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not permissions.is_superuser(request.user):
+            return Response({"detail": "Only administrators create councils."}, status=403)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        extra = {"rules": data["rules"]} if "rules" in data else {}
+        council = services.create_council(
+            actor=request.user,
+            name=data["name"],
+            slug=data["slug"],
+            time_zone=data.get("time_zone", "UTC"),
+            **extra,
+        )
+        return Response(self.get_serializer(council).data, status=201)
+
+
+# --- Meetings and attendance --------------------------------------------------------------
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Meeting
+        fields = [
+            "id",
+            "council",
+            "title",
+            "scheduled_at",
+            "mode",
+            "status",
+            "started_at",
+            "adjourned_at",
+        ]
+        read_only_fields = ["status", "started_at", "adjourned_at"]
+
+
+class QuorumSerializer(serializers.Serializer):
+    eligible = serializers.IntegerField()
+    present = serializers.IntegerField()
+    required = serializers.IntegerField()
+    met = serializers.BooleanField()
+
+
+def quorum_data(meeting: Meeting) -> dict[str, Any]:
+    line = services.quorum(meeting)
+    return {
+        "eligible": line.total,
+        "present": line.count,
+        "required": line.required,
+        "met": line.met,
+    }
+
+
+class AttendanceInSerializer(serializers.Serializer):
+    present = serializers.BooleanField()
+
+
+class AttendanceOutSerializer(serializers.Serializer):
+    unit = serializers.IntegerField()
+    present = serializers.BooleanField()
+    quorum = QuorumSerializer()
+
+
+class MeetingViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = MeetingSerializer
+
+    def get_queryset(self) -> Any:
+        return scope(
+            Meeting.objects.select_related("council").order_by("-scheduled_at", "-id"),
+            self.request,
+            "council",
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from .api_common import referenced
+
+        council = referenced(Council, request, "council", lambda c: c.pk)
+        require_manage(request, council.pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        meeting = services.create_meeting(
+            actor=request.user,
+            council=council,
+            title=data["title"],
+            scheduled_at=data["scheduled_at"],
+            mode=data.get("mode", Meeting.Mode.IN_PERSON),
+        )
+        return Response(self.get_serializer(meeting).data, status=201)
+
+    @extend_schema(request=None, responses=MeetingSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str) -> Response:
+        meeting = self.get_object()
+        require_manage(request, meeting.council_id)
+        meeting = services.start_meeting(actor=request.user, meeting=meeting)
+        return Response(self.get_serializer(meeting).data)
+
+    @extend_schema(request=None, responses=MeetingSerializer)
+    @action(detail=True, methods=["post"])
+    def adjourn(self, request: Request, pk: str) -> Response:
+        meeting = self.get_object()
+        require_manage(request, meeting.council_id)
+        meeting = services.adjourn_meeting(actor=request.user, meeting=meeting)
+        return Response(self.get_serializer(meeting).data)
+
+    @extend_schema(responses=QuorumSerializer)
+    @action(detail=True, methods=["get"])
+    def quorum(self, request: Request, pk: str) -> Response:
+        return Response(quorum_data(self.get_object()))
+
+    @extend_schema(request=AttendanceInSerializer, responses=AttendanceOutSerializer)
+    @action(detail=True, methods=["put"], url_path=r"attendance/(?P<unit_id>\d+)")
+    def attendance(self, request: Request, pk: str, unit_id: str) -> Response:
+        meeting = self.get_object()
+        unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=meeting.council_id).first()
+        if unit is None:
+            raise Http404
+        access = access_for(request, meeting.council_id)
+        if not access.can_manage and not (
+            meeting.mode != Meeting.Mode.IN_PERSON and access.represents(unit)
+        ):
+            return Response(
+                {"detail": "Only the secretary records attendance for this unit."}, status=403
+            )
+        body = AttendanceInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if body.validated_data["present"]:
+            services.check_in(actor=request.user, meeting=meeting, unit=unit)
+        else:
+            services.check_out(actor=request.user, meeting=meeting, unit=unit)
+        meeting.refresh_from_db()
+        present = services.present_attendance(meeting, unit) is not None
+        return Response({"unit": unit.pk, "present": present, "quorum": quorum_data(meeting)})
+
+
+# --- The audit log ------------------------------------------------------------------------
+
+
+class LedgerEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerEvent
+        fields = ["council", "seq", "at", "actor", "action", "object", "data", "prev_hash", "hash"]
+
+
+class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The append-only event log of the councils the caller belongs to, chain order."""
+
+    serializer_class = LedgerEventSerializer
+
+    def get_queryset(self) -> Any:
+        return scope(LedgerEvent.objects.order_by("council_id", "seq"), self.request, "council")
+
+
+class VerifySerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    events = serializers.IntegerField()
+    head = serializers.DictField(child=serializers.CharField())
+    problems = serializers.ListField(child=serializers.DictField())
+
+
+@extend_schema(responses=VerifySerializer)
+@api_view(["GET"])
+def audit_verify(request: Request) -> Response:
+    """Re-check every chain the caller may see, and the stored votes against them."""
+    from proposals.audit import verify
+
+    councils = visible_council_ids(request.user)
+    ids = None if councils is None else list(councils.values_list("pk", flat=True))
+    return Response(verify(ids))

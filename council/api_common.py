@@ -1,0 +1,141 @@
+"""What every API view shares: paging, the error mapping, and the judging order.
+
+spec/api.md judges a request in this order: 401 (no credentials) → 404 (cannot see the
+object) → 403 (may see, may not act) → 400 (invalid input) → 409 (the state forbids it).
+Authentication gives the 401; views look objects up in what the caller may see (404);
+:func:`access_for` answers 403 before any serializer validates (400); services raise
+:class:`~council.errors.Conflict` (409), mapped here in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, pagination, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from members import permissions
+from members.models import Role
+
+from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from .models import Council
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Service refusals become the contract's JSON errors; the rest is DRF's."""
+    if isinstance(exc, Invalid):
+        return Response(exc.errors, status=400)
+    if isinstance(exc, Conflict):
+        return Response({"detail": exc.message, "code": str(exc.code)}, status=409)
+    if isinstance(exc, Forbidden):
+        return Response({"detail": exc.message}, status=403)
+    if isinstance(exc, NotFound):
+        return Response({"detail": exc.message}, status=404)
+    if isinstance(exc, ServiceError):
+        return Response({"detail": exc.message, "code": str(exc.code)}, status=exc.status)
+    return drf_exception_handler(exc, context)
+
+
+def visible_council_ids(user: Any) -> QuerySet[Council] | None:
+    """The councils a caller may see; None means all (superusers)."""
+    if permissions.is_superuser(user):
+        return None
+    return Council.objects.filter(pk__in=Role.objects.filter(user_id=user.pk).values("council_id"))
+
+
+def scope(queryset: QuerySet[Any], request: Request, council_field: str) -> QuerySet[Any]:
+    """Limit a queryset to the caller's councils, and to ``?council=<id>`` if given."""
+    councils = visible_council_ids(request.user)
+    if councils is not None:
+        queryset = queryset.filter(**{f"{council_field}__in": councils})
+    wanted = request.query_params.get("council")
+    if wanted is not None:
+        if not wanted.isdigit():
+            raise exceptions.ValidationError({"council": ["A council id is a number."]})
+        queryset = queryset.filter(**{council_field: int(wanted)})
+    return queryset
+
+
+def access_for(request: Request, council_id: int) -> permissions.Access:
+    access = permissions.access(request.user, council_id)
+    if not access.can_view:
+        raise Http404
+    return access
+
+
+def require_manage(request: Request, council_id: int) -> permissions.Access:
+    access = access_for(request, council_id)
+    if not access.can_manage:
+        raise exceptions.PermissionDenied("Only the council's secretaries may do this.")
+    return access
+
+
+def referenced(model: type[Model], request: Request, field: str, council_of: Any) -> Any:
+    """The object a request body names by id (``{"meeting": 3}``): 400 if malformed or
+    missing, 404 if the caller cannot see it — before any other validation."""
+    raw = request.data.get(field) if hasattr(request.data, "get") else None
+    if raw is None or raw == "":
+        raise exceptions.ValidationError({field: ["This field is required."]})
+    try:
+        pk = int(raw)
+    except (TypeError, ValueError):
+        raise exceptions.ValidationError({field: ["A valid id is required."]}) from None
+    obj = model._default_manager.filter(pk=pk).first()
+    if obj is None or not permissions.access(request.user, council_of(obj)).can_view:
+        raise Http404
+    return obj
+
+
+class _FractionSchema(serializers.Serializer):
+    numerator = serializers.IntegerField(min_value=1)
+    denominator = serializers.IntegerField(min_value=1)
+    strict = serializers.BooleanField()
+
+
+class _MajoritySchema(_FractionSchema):
+    basis = serializers.ChoiceField(choices=["members", "present", "cast"])
+
+
+class _RulesSchema(serializers.Serializer):
+    quorum = _FractionSchema()
+    majority = _MajoritySchema()
+
+
+@extend_schema_field(_RulesSchema)
+class RulesField(serializers.Field):
+    """The council's rule set in the contract's nested shape.
+
+    Bound with ``source="*"``: it reads the whole council, and on input yields
+    ``{"rules": RuleSet}`` for the serializer's validated data.
+    """
+
+    def to_representation(self, council: Council) -> dict[str, Any]:
+        return council.rule_set.as_dict()
+
+    def to_internal_value(self, data: Any) -> Any:
+        from proposals.rules import RuleError, RuleSet
+
+        try:
+            return {"rules": RuleSet.from_dict(data)}
+        except RuleError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """404 for unknown paths: JSON under /api/, the normal page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -1,0 +1,31 @@
+"""The REST API's routes (spec/api.md), its OpenAPI schema and its offline docs page."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from members.api import RoleViewSet, UnitViewSet
+from proposals.api import DecisionViewSet, ProposalViewSet
+
+from . import api
+from .api_common import api_not_found
+
+router = DefaultRouter(trailing_slash=True)
+router.register("councils", api.CouncilViewSet, basename="council")
+router.register("roles", RoleViewSet, basename="role")
+router.register("units", UnitViewSet, basename="unit")
+router.register("meetings", api.MeetingViewSet, basename="meeting")
+router.register("proposals", ProposalViewSet, basename="proposal")
+router.register("decisions", DecisionViewSet, basename="decision")
+router.register("audit/events", api.AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("v1/auth/token/", api.obtain_token, name="api-token"),
+    path("v1/me/", api.me, name="api-me"),
+    path("v1/audit/verify/", api.audit_verify, name="api-audit-verify"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Unknown API paths answer in JSON too, with DEBUG on or off.
+    re_path(r"^.*$", api_not_found),
+]

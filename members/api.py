@@ -1,0 +1,97 @@
+"""REST API for member units and roles (spec/api.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from council.api_common import referenced, require_manage, scope, visible_council_ids
+from council.models import Council
+
+from . import permissions, services
+from .models import MemberUnit, Role
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MemberUnit
+        fields = ["id", "council", "name", "short_name", "voting", "label", "joined_on", "left_on"]
+        # Uniqueness is the service's to check (a clear 400 from the model's validation).
+        validators: list[Any] = []
+
+
+class UnitViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = UnitSerializer
+
+    def get_queryset(self) -> Any:
+        return scope(
+            MemberUnit.objects.order_by("council_id", "short_name"), self.request, "council"
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        council = referenced(Council, request, "council", lambda c: c.pk)
+        require_manage(request, council.pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = {k: v for k, v in serializer.validated_data.items() if k != "council"}
+        unit = services.create_unit(actor=request.user, council=council, **data)
+        return Response(self.get_serializer(unit).data, status=201)
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", max_length=150)
+
+    class Meta:
+        model = Role
+        fields = ["id", "username", "council", "role", "unit"]
+        validators: list[Any] = []
+
+
+class RoleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Secretaries and auditors see their council's roles; everyone sees their own."""
+
+    serializer_class = RoleSerializer
+
+    def get_queryset(self) -> Any:
+        queryset = Role.objects.select_related("user").order_by("council_id", "role", "id")
+        councils = visible_council_ids(self.request.user)
+        if councils is not None:
+            overseen = Role.objects.filter(
+                user_id=self.request.user.pk, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
+            ).values("council_id")
+            queryset = queryset.filter(Q(council__in=overseen) | Q(user_id=self.request.user.pk))
+        return scope(queryset, self.request, "council")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        council = referenced(Council, request, "council", lambda c: c.pk)
+        require_manage(request, council.pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_by_username(data["user"]["username"])
+        role = services.grant_role(
+            actor=request.user, user=user, council=council, role=data["role"], unit=data.get("unit")
+        )
+        return Response(self.get_serializer(role).data, status=201)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        role = self.get_object()
+        if not permissions.access(request.user, role.council_id).can_manage:
+            return Response({"detail": "Only the council's secretaries may do this."}, status=403)
+        services.revoke_role(actor=request.user, role=role)
+        return Response(status=204)

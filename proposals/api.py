@@ -1,0 +1,368 @@
+"""REST API for proposals, ballots, tallies and the decision register (spec/api.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import Http404, StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import override
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from council.api_common import access_for, referenced, require_manage, scope
+from council.errors import Code, Conflict
+from council.models import Meeting
+from members.models import MemberUnit
+
+from . import explain, services, tally
+from .models import Ballot, Proposal
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "meeting",
+            "title",
+            "body",
+            "proposer_unit",
+            "status",
+            "outcome",
+            "deadline",
+            "opened_at",
+            "closed_at",
+        ]
+        read_only_fields = ["status", "outcome", "opened_at", "closed_at"]
+
+
+class BallotInSerializer(serializers.Serializer):
+    choice = serializers.ChoiceField(choices=Ballot.Choice.choices)
+
+
+class BallotSerializer(serializers.ModelSerializer):
+    cast_by = serializers.CharField(source="cast_by.username")
+
+    class Meta:
+        model = Ballot
+        fields = ["unit", "choice", "cast_by", "cast_at", "recorded_by_secretary"]
+
+
+class LineSerializer(serializers.Serializer):
+    required = serializers.IntegerField()
+    met = serializers.BooleanField()
+
+
+class MajoritySerializer(LineSerializer):
+    basis = serializers.CharField()
+
+
+class ReadingsSerializer(serializers.Serializer):
+    members = serializers.CharField()
+    present = serializers.CharField()
+    cast = serializers.CharField()
+
+
+class TallySerializer(serializers.Serializer):
+    eligible = serializers.IntegerField()
+    present = serializers.IntegerField()
+    yes = serializers.IntegerField()
+    no = serializers.IntegerField()
+    abstain = serializers.IntegerField()
+    not_voted = serializers.IntegerField()
+    quorum = LineSerializer()
+    majority = MajoritySerializer()
+    outcome = serializers.CharField(allow_null=True)
+    explanation = serializers.CharField()
+    readings = ReadingsSerializer()
+
+
+def tally_data(proposal: Proposal) -> dict[str, Any]:
+    """The tally object: frozen once closed; live (outcome null) while open."""
+    result = tally.result_of(proposal)
+    if result is None:
+        raise Conflict("The vote has not opened.", code=Code.VOTE_NOT_OPEN)
+    closed = proposal.status == Proposal.Status.CLOSED
+    c = result.counts
+    return {
+        "eligible": c.eligible,
+        "present": c.present,
+        "yes": c.yes,
+        "no": c.no,
+        "abstain": c.abstain,
+        "not_voted": c.not_voted,
+        "quorum": {"required": result.quorum.required, "met": result.quorum.met},
+        "majority": {
+            "basis": str(result.rules.basis),
+            "required": result.majority.required,
+            "met": result.majority.met,
+        },
+        "outcome": str(result.outcome) if closed else None,
+        "explanation": explain.explanation(result)
+        if closed
+        else "\n".join(explain.explain(result, live=True)),
+        "readings": {str(b): str(o) for b, o in result.readings.items()},
+    }
+
+
+class ProposalViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ProposalSerializer
+
+    def get_queryset(self) -> Any:
+        queryset = Proposal.objects.select_related("meeting").order_by(
+            "meeting_id", "position", "id"
+        )
+        return scope(queryset, self.request, "meeting__council")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        meeting = referenced(Meeting, request, "meeting", lambda m: m.council_id)
+        access = access_for(request, meeting.council_id)
+        serializer = self.get_serializer(data=request.data)
+        unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
+        if not access.can_manage and not (str(unit_id).isdigit() and int(unit_id) in access.units):
+            raise exceptions.PermissionDenied(
+                "Delegates submit proposals in the name of their own unit only."
+            )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        proposal = services.create_proposal(
+            actor=request.user,
+            meeting=meeting,
+            title=data["title"],
+            body=data.get("body", ""),
+            proposer_unit=data.get("proposer_unit"),
+            deadline=data.get("deadline"),
+        )
+        return Response(self.get_serializer(proposal).data, status=201)
+
+    def _managed(self, request: Request) -> Proposal:
+        proposal = self.get_object()
+        require_manage(request, proposal.meeting.council_id)
+        return proposal
+
+    @extend_schema(request=None, responses=ProposalSerializer)
+    @action(detail=True, methods=["post"])
+    def open(self, request: Request, pk: str) -> Response:
+        proposal = services.open_vote(actor=request.user, proposal=self._managed(request))
+        return Response(self.get_serializer(proposal).data)
+
+    @extend_schema(request=None, responses=TallySerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str) -> Response:
+        proposal = services.close_vote(actor=request.user, proposal=self._managed(request))
+        return Response(tally_data(proposal))
+
+    @extend_schema(request=None, responses=ProposalSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str) -> Response:
+        proposal = services.withdraw_proposal(actor=request.user, proposal=self._managed(request))
+        return Response(self.get_serializer(proposal).data)
+
+    @extend_schema(responses=TallySerializer)
+    @action(detail=True, methods=["get"])
+    def tally(self, request: Request, pk: str) -> Response:
+        return Response(tally_data(self.get_object()))
+
+    @extend_schema(responses=BallotSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="ballots")
+    def ballots(self, request: Request, pk: str) -> Response:
+        proposal = self.get_object()
+        ballots = (
+            Ballot.objects.filter(proposal=proposal).select_related("cast_by").order_by("unit_id")
+        )
+        page = self.paginate_queryset(ballots)
+        return self.get_paginated_response(BallotSerializer(page, many=True).data)
+
+    @extend_schema(request=BallotInSerializer, responses=BallotSerializer)
+    @action(detail=True, methods=["put"], url_path=r"ballots/(?P<unit_id>\d+)")
+    def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
+        proposal = self.get_object()
+        council_id = proposal.meeting.council_id
+        unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=council_id).first()
+        if unit is None:
+            raise Http404
+        access = access_for(request, council_id)
+        if not (access.represents(unit) or access.can_manage):
+            raise exceptions.PermissionDenied(
+                "You may cast a ballot only for the unit you represent."
+            )
+        body = BallotInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ballot = services.cast_ballot(
+            actor=request.user, proposal=proposal, unit=unit, choice=body.validated_data["choice"]
+        )
+        return Response(BallotSerializer(ballot).data)
+
+
+# --- The decision register ----------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Neutralise a cell a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    council = serializers.IntegerField(source="meeting.council_id")
+    tally = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "council",
+            "meeting",
+            "title",
+            "proposer_unit",
+            "outcome",
+            "opened_at",
+            "closed_at",
+            "rules",
+            "tally",
+        ]
+
+    def get_tally(self, proposal: Proposal) -> dict[str, Any]:
+        return tally_data(proposal)
+
+
+CSV_COLUMNS = [
+    "id",
+    "council",
+    "meeting",
+    "title",
+    "proposer_unit",
+    "outcome",
+    "closed_at",
+    "eligible",
+    "present",
+    "yes",
+    "no",
+    "abstain",
+    "not_voted",
+    "basis",
+    "reading_members",
+    "reading_present",
+    "reading_cast",
+]
+
+
+class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Closed proposals with their frozen tally, rule set and close time.
+
+    ``?format=csv`` or ``?format=json`` downloads the whole filtered register, streamed.
+    """
+
+    serializer_class = DecisionSerializer
+
+    def get_queryset(self) -> Any:
+        queryset = (
+            Proposal.objects.filter(status=Proposal.Status.CLOSED)
+            .select_related("meeting")
+            .order_by("closed_at", "id")
+        )
+        queryset = scope(queryset, self.request, "meeting__council")
+        params = self.request.query_params
+        if params.get("outcome"):
+            if params["outcome"] not in Proposal.Outcome.values:
+                raise exceptions.ValidationError({"outcome": ["Unknown outcome."]})
+            queryset = queryset.filter(outcome=params["outcome"])
+        if params.get("proposer_unit"):
+            if not params["proposer_unit"].isdigit():
+                raise exceptions.ValidationError({"proposer_unit": ["A unit id is a number."]})
+            queryset = queryset.filter(proposer_unit_id=int(params["proposer_unit"]))
+        for name, lookup in (
+            ("closed_after", "closed_at__gte"),
+            ("closed_before", "closed_at__lt"),
+        ):
+            if params.get(name):
+                moment = parse_datetime(params[name])
+                if moment is None:
+                    raise exceptions.ValidationError({name: ["Use an ISO 8601 date and time."]})
+                queryset = queryset.filter(**{lookup: moment})
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["csv", "json"], required=False),
+            OpenApiParameter("outcome", str, enum=Proposal.Outcome.values, required=False),
+            OpenApiParameter("proposer_unit", int, required=False),
+            OpenApiParameter("closed_after", str, required=False),
+            OpenApiParameter("closed_before", str, required=False),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        wanted = request.query_params.get("format")
+        if wanted in ("csv", "json"):
+            return self._download(wanted)
+        if wanted is not None:
+            raise exceptions.ValidationError({"format": ["Use csv or json."]})
+        return super().list(request, *args, **kwargs)
+
+    def _download(self, kind: str) -> StreamingHttpResponse:
+        queryset = self.get_queryset()
+        with override("en"):
+            rows = self._csv(queryset) if kind == "csv" else self._json(queryset)
+        response = StreamingHttpResponse(
+            rows, content_type="text/csv; charset=utf-8" if kind == "csv" else "application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="decisions.{kind}"'
+        return response
+
+    def _csv(self, queryset: Any) -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"  # the BOM makes Excel read UTF-8 (Chinese names intact)
+        writer.writerow(CSV_COLUMNS)
+        for proposal in queryset.iterator(chunk_size=1000):
+            r = proposal.result
+            writer.writerow(
+                [
+                    spreadsheet_safe(v)
+                    for v in (
+                        proposal.pk,
+                        proposal.meeting.council_id,
+                        proposal.meeting_id,
+                        proposal.title,
+                        proposal.proposer_unit_id or "",
+                        proposal.outcome,
+                        proposal.closed_at.isoformat(),
+                        r["eligible"],
+                        r["present"],
+                        r["yes"],
+                        r["no"],
+                        r["abstain"],
+                        r["not_voted"],
+                        r["majority"]["basis"],
+                        r["readings"]["members"],
+                        r["readings"]["present"],
+                        r["readings"]["cast"],
+                    )
+                ]
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    def _json(self, queryset: Any) -> Iterator[str]:
+        yield '{"decisions": ['
+        for i, proposal in enumerate(queryset.iterator(chunk_size=1000)):
+            item = DecisionSerializer(proposal).data
+            yield ("," if i else "") + json.dumps(item, ensure_ascii=False, default=str)
+        yield "]}"
