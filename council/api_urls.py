@@ -10,6 +10,10 @@ from proposals.api import DecisionViewSet, ProposalViewSet
 from . import api
 from .api_common import api_not_found
 
+# Namespaced: the router's names (proposal-close, meeting-start, ...) would otherwise
+# shadow the pages' URL names of the same words.
+app_name = "api"
+
 router = DefaultRouter(trailing_slash=True)
 router.register("councils", api.CouncilViewSet, basename="council")
 router.register("roles", RoleViewSet, basename="role")
@@ -20,12 +24,12 @@ router.register("decisions", DecisionViewSet, basename="decision")
 router.register("audit/events", api.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
-    path("v1/auth/token/", api.obtain_token, name="api-token"),
-    path("v1/me/", api.me, name="api-me"),
-    path("v1/audit/verify/", api.audit_verify, name="api-audit-verify"),
+    path("v1/auth/token/", api.obtain_token, name="token"),
+    path("v1/me/", api.me, name="me"),
+    path("v1/audit/verify/", api.audit_verify, name="audit-verify"),
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Unknown API paths answer in JSON too, with DEBUG on or off.
     re_path(r"^.*$", api_not_found),
 ]

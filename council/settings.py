@@ -152,8 +152,36 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
+
+def env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be positive")
+    return value
+
+
+# Deadlines are enforced by the cast service at once; this only closes them formally.
+CELERY_BEAT_SCHEDULE = {
+    "close-due-votes": {
+        "task": "proposals.tasks.close_due_votes",
+        "schedule": env_seconds("QUORUM_DEADLINE_CHECK_SECONDS", 30),
+    },
+    "send-reminders": {
+        "task": "proposals.tasks.send_reminders",
+        "schedule": env_seconds("QUORUM_REMINDER_CHECK_SECONDS", 300),
+    },
+}
+QUORUM_REMINDER_BEFORE_SECONDS = env_seconds("QUORUM_REMINDER_BEFORE_SECONDS", 3600)
+
 # --- Email ----------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "quorum@localhost")
 
 # --- REST framework -------------------------------------------------------------------

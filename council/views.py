@@ -27,8 +27,9 @@ from proposals import explain, rules, tally
 from proposals.models import Ballot, Proposal
 
 from . import services
+from .errors import Forbidden
 from .models import Attendance, Council, Meeting
-from .web import act, visible
+from .web import act, refused, visible
 
 
 @login_required
@@ -237,7 +238,7 @@ def meeting_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 LIVE_PARTS = {
     "quorum": "council/_quorum.html",
-    "tally": "proposals/_tally.html",
+    "vote": "proposals/_vote_live.html",
     "projector": "council/_projector_live.html",
 }
 
@@ -299,9 +300,23 @@ def meeting_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def meeting_adjourn(request: HttpRequest, pk: int) -> HttpResponse:
-    meeting, _access = _meeting(request, pk)
+    """GET asks for confirmation (adjourning cannot be undone); POST adjourns."""
+    meeting, access = _meeting(request, pk)
+    if request.method != "POST":
+        if not access.can_manage:
+            return refused(request, Forbidden(_("Only the council's secretaries may do this.")))
+        return render(
+            request,
+            "confirm.html",
+            {
+                "heading": _("Adjourn the meeting?"),
+                "subject": meeting.title,
+                "warning": _("An adjourned meeting cannot be reopened; its agenda is closed."),
+                "button": _("Adjourn now"),
+                "cancel": reverse("meeting", args=[pk]),
+            },
+        )
     return act(
         request,
         lambda: services.adjourn_meeting(actor=request.user, meeting=meeting),

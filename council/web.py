@@ -65,9 +65,10 @@ def act(
     except Forbidden as exc:
         return refused(request, exc)
     except Invalid as exc:
-        for field_messages in exc.errors.values():
+        for field, field_messages in exc.errors.items():
             for message in field_messages:
-                messages.error(request, message)
+                named = message if field == "non_field_errors" else f"{field}: {message}"
+                messages.error(request, named)
         return HttpResponseRedirect(back(request, done))
     except ServiceError as exc:
         messages.error(request, exc.message)

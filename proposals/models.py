@@ -184,3 +184,35 @@ class Ballot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit}: {self.choice}"
+
+
+class Notification(models.Model):
+    """One email to one person about one vote, planned once and sent at most once.
+
+    Planning inserts these rows (the unique constraint makes a second plan a no-op);
+    delivery claims unsent rows with ``SKIP LOCKED``, sends, and stamps ``sent_at`` —
+    so running a task twice, or two workers at once, sends nothing twice.
+    """
+
+    class Kind(models.TextChoices):
+        VOTE_OPENED = "vote_opened", _("vote opened")
+        REMINDER = "reminder", _("reminder before the deadline")
+        RESULT = "result", _("result published")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    planned_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "proposal", "user"], name="notification_once_per_person"
+            ),
+        ]
+        indexes = [models.Index(fields=["proposal", "kind", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id} ({self.proposal_id})"

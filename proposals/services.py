@@ -38,6 +38,15 @@ from .models import Ballot, Proposal
 Actor = AbstractBaseUser
 
 
+def _after_commit(task_name: str, proposal_id: int) -> None:
+    """Queue a notification task once the transaction commits (never for a rollback)."""
+    # Imported here: the tasks module calls back into these services.
+    from . import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(proposal_id))
+
+
 def _time(at: datetime.datetime | None) -> str | None:
     return ledger.format_time(at) if at else None
 
@@ -47,6 +56,12 @@ def _council_id(proposal: Proposal) -> int:
 
 
 # --- The agenda -------------------------------------------------------------------------
+
+
+def _require_agenda_open(meeting: Meeting) -> None:
+    """An adjourned meeting's agenda is part of its record: nothing is added or changed."""
+    if meeting.status == Meeting.Status.ADJOURNED:
+        raise Conflict(_("The meeting is adjourned."), code=Code.MEETING_ADJOURNED)
 
 
 @transaction.atomic
@@ -83,8 +98,7 @@ def create_proposal(
     )
     check_model(proposal, exclude=["position"])
     meeting = lock(Meeting, meeting.pk, shared=True)
-    if meeting.status == Meeting.Status.ADJOURNED:
-        raise Conflict(_("The meeting is adjourned."), code=Code.MEETING_ADJOURNED)
+    _require_agenda_open(meeting)
     last = meeting.proposals.aggregate(last=Max("position"))["last"]
     proposal.position = 0 if last is None else last + 1
     proposal.save()
@@ -118,8 +132,9 @@ def update_proposal(*, actor: Actor, proposal: Proposal, **fields: Any) -> Propo
     unit = fields.get("proposer_unit")
     if unit is not None and unit.council_id != _council_id(proposal):
         raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
-    lock(Meeting, proposal.meeting_id, shared=True)
+    meeting = lock(Meeting, proposal.meeting_id, shared=True)
     proposal = lock(Proposal, proposal.pk)
+    _require_agenda_open(meeting)
     if proposal.status != Proposal.Status.DRAFT:
         raise Conflict(_("Only a draft can be edited."), code=Code.NOT_DRAFT)
     changes: dict[str, Any] = {}
@@ -153,6 +168,7 @@ def move_proposal(*, actor: Actor, proposal: Proposal, up: bool) -> Proposal:
     permissions.require_manage(actor, _council_id(proposal))
     meeting = lock(Meeting, proposal.meeting_id)
     proposal = lock(Proposal, proposal.pk)
+    _require_agenda_open(meeting)
     if proposal.status != Proposal.Status.DRAFT:
         raise Conflict(_("Only a draft can be moved."), code=Code.NOT_DRAFT)
     drafts = list(
@@ -190,8 +206,9 @@ def move_proposal(*, actor: Actor, proposal: Proposal, up: bool) -> Proposal:
 def withdraw_proposal(*, actor: Actor, proposal: Proposal) -> Proposal:
     """Take a proposal off the agenda before its vote opens (``not_draft`` after)."""
     permissions.require_manage(actor, _council_id(proposal))
-    lock(Meeting, proposal.meeting_id, shared=True)
+    meeting = lock(Meeting, proposal.meeting_id, shared=True)
     proposal = lock(Proposal, proposal.pk)
+    _require_agenda_open(meeting)
     if proposal.status != Proposal.Status.DRAFT:
         raise Conflict(
             _("Only a proposal whose vote has not opened can be withdrawn."), code=Code.NOT_DRAFT
@@ -234,6 +251,10 @@ def open_vote(
         raise Conflict(
             _("Votes open only while the meeting is in session."), code=Code.NOT_IN_SESSION
         )
+    # One vote at a time per meeting: the room, the projector and the minutes follow one
+    # open vote. The meeting's exclusive lock makes this check race-free.
+    if meeting.proposals.filter(status=Proposal.Status.OPEN).exists():
+        raise Conflict(_("Another vote is open; close it first."), code=Code.VOTE_OPEN)
     now = timezone.now()
     deadline = deadline or proposal.deadline
     if deadline is not None and deadline <= now:
@@ -252,6 +273,7 @@ def open_vote(
     proposal.opened_by = actor
     proposal.deadline = deadline
     proposal.save(update_fields=["status", "rules", "opened_at", "opened_by", "deadline"])
+    _after_commit("notify_vote_opened", proposal.pk)
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
@@ -423,6 +445,7 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
     proposal.closed_at = now
     proposal.closed_by = actor
     proposal.save(update_fields=["status", "outcome", "result", "closed_at", "closed_by"])
+    _after_commit("notify_result", proposal.pk)
     ledger.append(
         council_id=_council_id(proposal),
         actor=actor,

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from council.errors import Invalid
+from council.errors import Forbidden, Invalid
 from council.models import Meeting
-from council.web import act, visible
+from council.web import act, refused, visible
 from members.models import MemberUnit
 
 from . import services
@@ -41,13 +44,21 @@ def _invalid(form: forms.Form) -> None:
 
 
 def _proposal(request: HttpRequest, pk: int) -> Proposal:
-    proposal, _access = visible(
+    proposal, _access = _proposal_access(request, pk)
+    return proposal
+
+
+def _proposal_access(request: HttpRequest, pk: int) -> tuple[Proposal, Any]:
+    return visible(
         request,
         Proposal.objects.select_related("meeting__council"),
         lambda p: p.meeting.council_id,
         pk=pk,
     )
-    return proposal
+
+
+def _only_secretaries(request: HttpRequest) -> HttpResponse:
+    return refused(request, Forbidden(_("Only the council's secretaries may do this.")))
 
 
 def _room(proposal: Proposal, anchor: str = "agenda") -> str:
@@ -74,7 +85,12 @@ def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = _proposal(request, pk)
+    proposal, access = _proposal_access(request, pk)
+    if not access.can_manage:
+        return _only_secretaries(request)
+    if proposal.status != Proposal.Status.DRAFT:
+        messages.error(request, _("Only a draft can be edited."))
+        return redirect(_room(proposal))
     council_id = proposal.meeting.council_id
     if request.method == "POST":
         form = ProposalForm(request.POST, council_id=council_id)
@@ -112,9 +128,23 @@ def proposal_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = _proposal(request, pk)
+    """GET asks for confirmation; POST withdraws the draft."""
+    proposal, access = _proposal_access(request, pk)
+    if request.method != "POST":
+        if not access.can_manage:
+            return _only_secretaries(request)
+        return render(
+            request,
+            "confirm.html",
+            {
+                "heading": _("Withdraw the proposal?"),
+                "subject": proposal.title,
+                "warning": _("A withdrawn proposal cannot be put to the vote."),
+                "button": _("Withdraw now"),
+                "cancel": _room(proposal),
+            },
+        )
     return act(
         request,
         lambda: services.withdraw_proposal(actor=request.user, proposal=proposal),
@@ -138,8 +168,10 @@ def proposal_open(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def proposal_close(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (works without JavaScript); POST closes the vote."""
-    proposal = _proposal(request, pk)
+    proposal, access = _proposal_access(request, pk)
     if request.method != "POST":
+        if not access.can_manage:
+            return _only_secretaries(request)
         return render(request, "proposals/confirm_close.html", {"proposal": proposal})
     return act(
         request,

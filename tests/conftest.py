@@ -30,6 +30,15 @@ def fast_password_hashing(settings: Any) -> None:
 CHROMIUM = "/usr/bin/chromium"
 
 
+def _redis_answers() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping())
+    except Exception:
+        return False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need a real part (PostgreSQL, Chromium) are skipped with the reason when
     it is missing — and in CI (CI=true) a missing part is a failure, never a skip."""
@@ -43,6 +52,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not os.access(CHROMIUM, os.X_OK):
         missing["browser"] = (
             f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); .ci/run installs it"
+        )
+    if not _redis_answers():
+        missing["worker"] = (
+            "needs Redis at 127.0.0.1:6379 for a real Celery worker; .ci/run starts it"
         )
     wanted = {name for item in items for name in missing if name in item.keywords}
     if in_ci and wanted:

@@ -344,7 +344,7 @@ def _table() -> list[tuple[str, str, str, dict[str, int]]]:
         ("check U01 in", "put", "meetings/{meeting}/attendance/{unit}/", manage),
         ("close the vote", "post", "proposals/{proposal}/close/", manage),
         ("withdraw a draft", "post", "proposals/{draft}/withdraw/", manage),
-        ("open a draft", "post", "proposals/{draft}/open/", manage),
+        ("open a draft", "post", "proposals/{spare_draft}/open/", manage),
         ("adjourn", "post", "meetings/{other_meeting}/adjourn/", manage),
         ("start", "post", "meetings/{scheduled}/start/", manage),
         ("add a meeting", "post", "meetings/", {**manage, "alice": 201}),
@@ -400,6 +400,8 @@ def test_permission_table(
     from members.models import Role
 
     other_meeting = new_meeting(world)  # in session, no open vote: can be adjourned
+    spare = new_meeting(world)  # in session with a quorum and no vote open yet
+    check_in_units(world, spare, world.units[:15])
     ids = {
         "meeting": meeting.pk,
         "proposal": proposal.pk,
@@ -408,6 +410,9 @@ def test_permission_table(
             actor=world.alice, meeting=meeting, title="Draft"
         ).pk,
         "other_meeting": other_meeting.pk,
+        "spare_draft": proposal_services.create_proposal(
+            actor=world.alice, meeting=spare, title="Spare"
+        ).pk,
         "scheduled": new_meeting(world, start=False).pk,
         "carols_role": Role.objects.get(user=world.carol).pk,
     }

@@ -46,12 +46,29 @@ PAGES: dict[str, Callable[[World, Meeting, Proposal], str]] = {
     "council": lambda w, m, p: reverse("council", args=[w.council.slug]),
     "meeting": lambda w, m, p: reverse("meeting", args=[m.pk]),
     "quorum part": lambda w, m, p: reverse("meeting-live", args=[m.pk, "quorum"]),
-    "tally part": lambda w, m, p: reverse("meeting-live", args=[m.pk, "tally"]),
+    "vote part": lambda w, m, p: reverse("meeting-live", args=[m.pk, "vote"]),
     "projector": lambda w, m, p: reverse("projector", args=[m.pk]),
     "minutes": lambda w, m, p: reverse("minutes", args=[m.pk]),
+}
+
+# Pages that only secretaries get (they lead to a change): 403 for the council's others.
+MANAGER_PAGES: dict[str, Callable[[World, Meeting, Proposal], str]] = {
     "close confirmation": lambda w, m, p: reverse("proposal-close", args=[p.pk]),
     "edit proposal": lambda w, m, p: reverse("proposal-edit", args=[p.pk]),
+    "withdraw confirmation": lambda w, m, p: reverse("proposal-withdraw", args=[p.pk]),
+    "adjourn confirmation": lambda w, m, p: reverse("meeting-adjourn", args=[m.pk]),
 }
+
+
+@pytest.mark.parametrize("page", list(MANAGER_PAGES))
+@pytest.mark.parametrize("person", PEOPLE)
+def test_confirmation_and_edit_pages_are_for_secretaries(
+    world: World, page: str, person: str | None
+) -> None:
+    meeting = new_meeting(world)
+    proposal = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="P")
+    response = client_for(world, person).get(MANAGER_PAGES[page](world, meeting, proposal))
+    assert response.status_code == (expect(person, allowed={"alice"}) or 200)
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -117,6 +134,15 @@ ACTIONS: dict[
         _draft,
         lambda w, m, p: (reverse("proposal-create", args=[m.pk]), {"title": "Another"}),
         {"alice"},
+    ),
+    # A delegate submits drafts for their own unit (spec/api.md, Roles).
+    "propose for U01": (
+        _draft,
+        lambda w, m, p: (
+            reverse("proposal-create", args=[m.pk]),
+            {"title": "Ours", "proposer_unit": w.units[0].pk},
+        ),
+        {"alice", "bob"},
     ),
     "edit proposal": (
         _draft,

@@ -54,7 +54,7 @@ def test_casting_and_closing_cost_a_fixed_number_of_queries(size: int) -> None:
     assert cost == BUDGET
 
 
-PAGE_BUDGET = {"meeting": 9, "projector": 9, "tally": 9, "council": 8}
+PAGE_BUDGET = {"meeting": 9, "projector": 9, "vote": 9, "quorum": 9, "minutes": 11, "council": 8}
 
 
 @pytest.mark.django_db
@@ -85,7 +85,9 @@ def test_the_meeting_room_costs_a_fixed_number_of_queries(size: int) -> None:
     urls = {
         "meeting": reverse("meeting", args=[meeting.pk]),
         "projector": reverse("projector", args=[meeting.pk]),
-        "tally": reverse("meeting-live", args=[meeting.pk, "tally"]),
+        "vote": reverse("meeting-live", args=[meeting.pk, "vote"]),
+        "quorum": reverse("meeting-live", args=[meeting.pk, "quorum"]),
+        "minutes": reverse("minutes", args=[meeting.pk]),
         "council": reverse("council", args=[w.council.slug]),
     }
     cost = {}

@@ -590,3 +590,25 @@ def test_bad_input_is_reported_before_the_state(world: World, meeting: Meeting) 
         Invalid,
     )
     assert "mode" in error.errors  # type: ignore[attr-defined]
+
+
+def test_one_vote_at_a_time_in_a_meeting(
+    world: World, meeting: Meeting, open_vote: Proposal
+) -> None:
+    second = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="2")
+    refused(
+        lambda: proposal_services.open_vote(actor=world.alice, proposal=second),
+        Conflict,
+        Code.VOTE_OPEN,
+    )
+
+
+def test_an_adjourned_meetings_agenda_is_closed(world: World, meeting: Meeting) -> None:
+    draft = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="D")
+    council_services.adjourn_meeting(actor=world.alice, meeting=meeting)
+    for call in (
+        lambda: proposal_services.update_proposal(actor=world.alice, proposal=draft, title="X"),
+        lambda: proposal_services.withdraw_proposal(actor=world.alice, proposal=draft),
+        lambda: proposal_services.move_proposal(actor=world.alice, proposal=draft, up=True),
+    ):
+        refused(call, Conflict, Code.MEETING_ADJOURNED)

@@ -1,0 +1,122 @@
+"""Who is told what about a vote, by email, exactly once.
+
+``plan_*`` decides the recipients and records one :class:`Notification` per person
+(idempotent); :func:`deliver` sends what is planned and not yet sent. Celery tasks
+(``proposals/tasks.py``) call these after the vote's transaction has committed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone, translation
+
+from council.models import Meeting
+from members.models import Role
+
+from . import explain, tally
+from .models import Ballot, Notification, Proposal
+
+
+def _plan(proposal: Proposal, kind: str, user_ids: set[int]) -> int:
+    rows = [Notification(kind=kind, proposal=proposal, user_id=u) for u in sorted(user_ids)]
+    # ignore_conflicts: a second plan (a task run twice) adds nothing.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _delegates_of(meeting: Meeting, unit_ids: Any = None) -> set[int]:
+    units = meeting.eligible_units.all() if unit_ids is None else unit_ids
+    return set(
+        Role.objects.filter(role=Role.Kind.DELEGATE, unit__in=units).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def plan_vote_opened(proposal: Proposal) -> int:
+    """The delegates of every eligible unit."""
+    return _plan(proposal, Notification.Kind.VOTE_OPENED, _delegates_of(proposal.meeting))
+
+
+def plan_reminder(proposal: Proposal) -> int:
+    """The delegates of eligible units that have not voted yet."""
+    voted = Ballot.objects.filter(proposal=proposal).values("unit_id")
+    waiting = proposal.meeting.eligible_units.exclude(pk__in=voted)
+    return _plan(proposal, Notification.Kind.REMINDER, _delegates_of(proposal.meeting, waiting))
+
+
+def plan_result(proposal: Proposal) -> int:
+    """Everyone holding a role in the council."""
+    people = set(
+        Role.objects.filter(council_id=proposal.meeting.council_id).values_list(
+            "user_id", flat=True
+        )
+    )
+    return _plan(proposal, Notification.Kind.RESULT, people)
+
+
+def _message(note: Notification) -> tuple[str, str]:
+    proposal = note.proposal
+    council = proposal.meeting.council
+    if note.kind == Notification.Kind.VOTE_OPENED:
+        subject = f"[{council.name}] Vote open: {proposal.title}"
+        body = f"The vote on “{proposal.title}” is open. Cast your unit's ballot in Quorum."
+        if proposal.deadline:
+            local = proposal.deadline.astimezone(council.zone)
+            body += f"\nDeadline: {local:%Y-%m-%d %H:%M} ({council.time_zone})."
+    elif note.kind == Notification.Kind.REMINDER:
+        subject = f"[{council.name}] Reminder: your unit has not voted on {proposal.title}"
+        local = proposal.deadline.astimezone(council.zone) if proposal.deadline else None
+        body = f"Your unit has no ballot yet on “{proposal.title}”."
+        if local:
+            body += f"\nThe vote closes at {local:%Y-%m-%d %H:%M} ({council.time_zone})."
+    else:
+        result = tally.result_of(proposal)
+        outcome = explain.outcome_word(proposal.outcome or "")
+        subject = f"[{council.name}] Result: {proposal.title} — {outcome}"
+        body = explain.explanation(result) if result else outcome
+    return subject, body
+
+
+def deliver(proposal_id: int, kind: str) -> int:
+    """Send every planned, unsent notification of this kind; return how many were sent.
+
+    Each email is claimed in its own transaction with ``FOR UPDATE SKIP LOCKED``, so two
+    deliveries at once never pick the same row, and ``sent_at`` is stamped in the same
+    transaction as the claim: a crash before the commit leaves the row to be sent later.
+    """
+    sent = 0
+    while True:
+        with transaction.atomic():
+            note = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("proposal__meeting__council", "user")
+                .filter(proposal_id=proposal_id, kind=kind, sent_at__isnull=True)
+                .order_by("id")
+                .first()
+            )
+            if note is None:
+                return sent
+            if note.user.email:
+                with translation.override(settings.LANGUAGE_CODE):
+                    subject, body = _message(note)
+                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [note.user.email])
+            note.sent_at = timezone.now()
+            note.save(update_fields=["sent_at"])
+            sent += 1
+
+
+def due_reminders(now: datetime.datetime | None = None) -> list[int]:
+    """Open votes whose deadline is within the reminder window."""
+    now = now or timezone.now()
+    window = datetime.timedelta(seconds=settings.QUORUM_REMINDER_BEFORE_SECONDS)
+    return list(
+        Proposal.objects.filter(
+            status=Proposal.Status.OPEN, deadline__gt=now, deadline__lte=now + window
+        ).values_list("pk", flat=True)
+    )

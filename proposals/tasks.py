@@ -1,0 +1,64 @@
+"""Celery tasks: thin wrappers that load by id and call a service. Safe to run twice.
+
+Scheduled by celery beat (``CELERY_BEAT_SCHEDULE`` in settings): closing votes whose
+deadline passed, and reminders before a deadline. Queued after commit by the services:
+the "vote opened" and "result" emails.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from council.errors import Conflict
+
+from . import notifications, services
+from .models import Notification, Proposal
+
+log = logging.getLogger("quorum.tasks")
+
+
+@shared_task
+def close_due_votes() -> int:
+    """Close every open vote whose deadline has passed, through the normal close service.
+
+    Two runs at once (or one twice) close each vote once: the close locks the proposal,
+    and the loser finds it closed (``vote_closed``), which is not an error here.
+    """
+    from django.utils import timezone
+
+    closed = 0
+    due = Proposal.objects.filter(status=Proposal.Status.OPEN, deadline__lte=timezone.now())
+    for proposal in due.select_related("meeting"):
+        try:
+            services.close_vote(actor=None, proposal=proposal)
+            closed += 1
+        except Conflict:
+            log.info("proposal %s was closed by someone else meanwhile", proposal.pk)
+    return closed
+
+
+@shared_task
+def notify_vote_opened(proposal_id: int) -> int:
+    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+    notifications.plan_vote_opened(proposal)
+    return notifications.deliver(proposal_id, Notification.Kind.VOTE_OPENED)
+
+
+@shared_task
+def notify_result(proposal_id: int) -> int:
+    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+    notifications.plan_result(proposal)
+    return notifications.deliver(proposal_id, Notification.Kind.RESULT)
+
+
+@shared_task
+def send_reminders() -> int:
+    """Remind units that have not voted, once per person and vote, before the deadline."""
+    sent = 0
+    for proposal_id in notifications.due_reminders():
+        proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+        notifications.plan_reminder(proposal)
+        sent += notifications.deliver(proposal_id, Notification.Kind.REMINDER)
+    return sent

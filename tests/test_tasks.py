@@ -1,0 +1,151 @@
+"""Deadlines and notifications: the tasks in-process (the real worker is tested apart)."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from council.errors import Code, Conflict
+from council.models import LedgerEvent, Meeting
+from proposals import services as proposal_services
+from proposals import tasks
+from proposals.models import Notification, Proposal
+
+from .personas import World, check_in_units, make_user, new_meeting
+
+
+def online_vote(w: World, *, deadline_in: float | None = 3600) -> Proposal:
+    meeting = new_meeting(w, mode=Meeting.Mode.ONLINE)
+    check_in_units(w, meeting, w.units[:15])
+    deadline = timezone.now() + datetime.timedelta(seconds=deadline_in) if deadline_in else None
+    proposal = proposal_services.create_proposal(
+        actor=w.alice, meeting=meeting, title="Online", deadline=deadline
+    )
+    return proposal_services.open_vote(actor=w.alice, proposal=proposal)
+
+
+def with_emails(w: World) -> None:
+    for name, person in w.people.items():
+        person.email = f"{name}@example.org"
+        person.save(update_fields=["email"])
+
+
+def test_due_votes_are_closed_once(world: World) -> None:
+    proposal = online_vote(world)
+    later = online_vote(world)
+    Proposal.objects.filter(pk=proposal.pk).update(
+        deadline=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert tasks.close_due_votes() == 1
+    assert tasks.close_due_votes() == 0
+    assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.CLOSED
+    assert Proposal.objects.get(pk=later.pk).status == Proposal.Status.OPEN
+    closes = LedgerEvent.objects.filter(action="proposal.vote_closed")
+    assert closes.count() == 1 and closes.get().actor == "system"
+
+
+def test_a_passed_deadline_refuses_ballots_without_any_worker(world: World) -> None:
+    proposal = online_vote(world)
+    Proposal.objects.filter(pk=proposal.pk).update(
+        deadline=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    with pytest.raises(Conflict) as info:
+        proposal_services.cast_ballot(
+            actor=world.bob, proposal=proposal, unit=world.units[0], choice="yes"
+        )
+    assert info.value.code == Code.VOTE_CLOSED
+
+
+def test_the_opening_is_announced_to_delegates_of_eligible_units_once(world: World) -> None:
+    with_emails(world)
+    proposal = online_vote(world)
+    assert tasks.notify_vote_opened(proposal.pk) == 3  # bob, bea (U01) and carol (U02)
+    assert tasks.notify_vote_opened(proposal.pk) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "bea@example.org",
+        "bob@example.org",
+        "carol@example.org",
+    ]
+    assert "Vote open: Online" in mail.outbox[0].subject
+    assert "Deadline:" in mail.outbox[0].body and "Europe/Paris" in mail.outbox[0].body
+
+
+def test_reminders_go_to_units_that_have_not_voted(world: World) -> None:
+    with_emails(world)
+    proposal = online_vote(world, deadline_in=600)  # within the hour before the deadline
+    proposal_services.cast_ballot(
+        actor=world.bob, proposal=proposal, unit=world.units[0], choice="yes"
+    )
+    assert tasks.send_reminders() == 1
+    assert tasks.send_reminders() == 0
+    assert [m.to[0] for m in mail.outbox] == ["carol@example.org"]
+    far = online_vote(world, deadline_in=10 * 3600)
+    assert tasks.send_reminders() == 0 and far.status == "open"
+
+
+def test_the_result_is_published_to_everyone_in_the_council(world: World) -> None:
+    with_emails(world)
+    proposal = online_vote(world)
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    assert tasks.notify_result(proposal.pk) == 5  # alice, dave, bob, bea, carol
+    assert tasks.notify_result(proposal.pk) == 0
+    assert "Result: Online — rejected" in mail.outbox[0].subject
+    assert "Attendance 15 of 21 units" in mail.outbox[0].body
+
+
+def test_services_queue_notifications_only_after_commit(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    with_emails(world)
+    meeting = new_meeting(world, mode=Meeting.Mode.ONLINE)
+    check_in_units(world, meeting, world.units[:15])
+    proposal = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="Q")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        proposal_services.open_vote(actor=world.alice, proposal=proposal)
+    assert len(callbacks) == 1 and len(mail.outbox) == 3
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Conflict):
+        proposal_services.open_vote(actor=world.alice, proposal=proposal)
+    assert callbacks == [] and len(mail.outbox) == 3  # a refusal queues nothing
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_at_once_send_each_email_once() -> None:
+    from .personas import build_world
+
+    w = build_world()
+    for i in range(30):
+        person = make_user(f"extra{i}", email=f"extra{i}@example.org")
+        from members import services as member_services
+
+        member_services.grant_role(
+            actor=w.alice, user=person, council=w.council, role="delegate", unit=w.units[i % 21]
+        )
+    proposal = online_vote(w)
+    from proposals import notifications
+
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+    notifications.plan_vote_opened(proposal)
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+
+    def run() -> None:
+        barrier.wait()
+        counts.append(notifications.deliver(proposal.pk, Notification.Kind.VOTE_OPENED))
+        connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    recipients = [m.to[0] for m in mail.outbox]
+    # 33 delegates planned; bob, bea and carol have no address, so 30 emails, none twice.
+    assert sum(counts) == 33 and len(recipients) == len(set(recipients)) == 30
+    assert Notification.objects.filter(sent_at__isnull=True).count() == 0
