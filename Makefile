@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint migrate demo messages clean
+.PHONY: run test install lint worker messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ run: install
 ## make test: install and run the whole suite; on PostgreSQL when one is reachable.
 test: install
 	DATABASE_URL="$${DATABASE_URL:-$$($(PY) tests/find_postgres.py)}" $(PY) -m pytest $(PYTEST_ARGS)
+
+## make worker: a real Celery worker with beat (deadlines, reminders) against Redis.
+## Run the web process with the same CELERY_BROKER_URL so that it queues instead of
+## running tasks in-process.
+worker: install
+	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}" \
+	  $(VENV)/bin/celery -A council worker --beat --loglevel=INFO \
+	  --schedule "$${TMPDIR:-/tmp}/quorum-beat-schedule"
 
 lint: install
 	$(PY) -m ruff check .

@@ -19,6 +19,7 @@ urlpatterns = [
     path("meetings/<int:pk>/minutes/", views.minutes, name="minutes"),
     path("meetings/<int:pk>/proposals/", proposal_views.proposal_create, name="proposal-create"),
     path("proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal-edit"),
+    path("proposals/<int:pk>/vote/", proposal_views.ballot_page, name="ballot-page"),
     path("proposals/<int:pk>/move/", proposal_views.proposal_move, name="proposal-move"),
     path(
         "proposals/<int:pk>/withdraw/", proposal_views.proposal_withdraw, name="proposal-withdraw"

@@ -52,6 +52,20 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("meeting__council", "proposer_unit")
         .order_by("opened_at")
     )
+    # For delegates: which of their units still owe a ballot on each open vote.
+    mine = [r.unit for r in roles if r.unit_id]
+    open_votes = list(open_votes)
+    cast = set(
+        Ballot.objects.filter(proposal__in=open_votes, unit__in=mine).values_list(
+            "proposal_id", "unit_id"
+        )
+    )
+    for proposal in open_votes:
+        proposal.my_units = [
+            (u, (proposal.pk, u.pk) in cast)
+            for u in mine
+            if u.council_id == proposal.meeting.council_id
+        ]
     return render(
         request,
         "council/home.html",

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -19,8 +20,8 @@ from council.models import Meeting
 from council.web import act, refused, visible
 from members.models import MemberUnit
 
-from . import services
-from .models import Proposal
+from . import services, tally
+from .models import Ballot, Proposal
 
 
 class ProposalForm(forms.Form):
@@ -203,3 +204,30 @@ def _invalid_unit() -> None:
     from council.errors import NotFound
 
     raise NotFound(_("No such unit in this council."))
+
+
+@login_required
+def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A delegate's page for one vote: the unit's current ballot, and the three choices
+    until the close; after the close, the result card."""
+    proposal, access = _proposal_access(request, pk)
+    units = list(MemberUnit.objects.filter(pk__in=access.units).order_by("short_name"))
+    ballots = {
+        b.unit_id: b
+        for b in Ballot.objects.filter(proposal=proposal, unit__in=units).select_related("cast_by")
+    }
+    eligible = set(
+        proposal.meeting.eligible_units.filter(pk__in=access.units).values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "proposals/ballot.html",
+        {
+            "proposal": proposal,
+            "council": proposal.meeting.council,
+            "rows": [(u, ballots.get(u.pk), u.pk in eligible) for u in units],
+            "result": tally.result_of(proposal) if proposal.status == "closed" else None,
+            "accepting": proposal.status == Proposal.Status.OPEN
+            and (proposal.deadline is None or proposal.deadline > timezone.now()),
+        },
+    )

@@ -195,3 +195,37 @@ def test_read_only_people_see_no_controls(
     assert page.locator("text=Open the vote").count() == 0
     page.goto(f"{live_server.url}/councils/{w.council.slug}/")
     assert not axe_problems(page), axe_problems(page)
+
+
+def test_delegates_vote_online_and_see_their_units_ballot(
+    browser: Any, live_server: Any, room: tuple[World, Meeting, Proposal]
+) -> None:
+    w, meeting, proposal = room
+    Meeting.objects.filter(pk=meeting.pk).update(mode=Meeting.Mode.HYBRID)
+    meeting = council_services.start_meeting(
+        actor=w.alice, meeting=Meeting.objects.get(pk=meeting.pk)
+    )
+    for unit in w.units[1:16]:
+        council_services.check_in(actor=w.alice, meeting=meeting, unit=unit)
+    proposal_services.open_vote(actor=w.alice, proposal=proposal)
+
+    bob = sign_in(browser, live_server, "bob")
+    bob.get_by_role("link", name="Adopt the chair's budget").click()
+    bob.wait_for_selector("text=Your unit has not voted yet.")
+    bob.click(f"#b-{w.units[0].pk}-yes")
+    bob.wait_for_selector(f"#b-{w.units[0].pk}-yes[aria-pressed=true]")
+    assert "cast by bob" in bob.inner_text(f"#unit-{w.units[0].pk}")
+    assert not axe_problems(bob), axe_problems(bob)
+
+    bea = sign_in(browser, live_server, "bea")  # the unit's second delegate
+    bea.goto(f"{live_server.url}/proposals/{proposal.pk}/vote/")
+    assert "cast by bob" in bea.inner_text(f"#unit-{w.units[0].pk}")
+    bea.click(f"#b-{w.units[0].pk}-no")
+    bea.wait_for_selector(f"#b-{w.units[0].pk}-no[aria-pressed=true]")
+    # Casting online checked the unit in (it was not present before).
+    assert council_services.quorum(meeting).count == 16
+
+    proposal_services.close_vote(actor=w.alice, proposal=proposal)
+    bob.reload()
+    bob.wait_for_selector("text=The vote is closed.")
+    assert "Yes 0 of 21 member units" in bob.inner_text("main")
