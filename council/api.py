@@ -22,7 +22,14 @@ from members import permissions
 from members.models import MemberUnit, Role
 
 from . import services
-from .api_common import RulesField, access_for, require_manage, scope, visible_council_ids
+from .api_common import (
+    ListReadCreateViewSet,
+    RulesField,
+    access_for,
+    require_manage,
+    scope,
+    visible_council_ids,
+)
 from .models import Council, LedgerEvent, Meeting
 
 # --- Authentication and identity ----------------------------------------------------------
@@ -77,12 +84,7 @@ class CouncilSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "time_zone", "rules"]
 
 
-class CouncilViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class CouncilViewSet(ListReadCreateViewSet):
     serializer_class = CouncilSerializer
 
     def get_queryset(self) -> Any:
@@ -153,12 +155,7 @@ class AttendanceOutSerializer(serializers.Serializer):
     quorum = QuorumSerializer()
 
 
-class MeetingViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class MeetingViewSet(ListReadCreateViewSet):
     serializer_class = MeetingSerializer
 
     def get_queryset(self) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import exceptions, pagination, serializers
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,10 +26,13 @@ from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .models import Council
 
 
-class Pagination(pagination.PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
+class ListReadCreateViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The shape of most resources in spec/api.md: list, read one, create."""
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -9,7 +9,13 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api_common import referenced, require_manage, scope, visible_council_ids
+from council.api_common import (
+    ListReadCreateViewSet,
+    referenced,
+    require_manage,
+    scope,
+    visible_council_ids,
+)
 from council.models import Council
 
 from . import permissions, services
@@ -24,12 +30,7 @@ class UnitSerializer(serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class UnitViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class UnitViewSet(ListReadCreateViewSet):
     serializer_class = UnitSerializer
 
     def get_queryset(self) -> Any:

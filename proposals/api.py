@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api_common import access_for, referenced, require_manage, scope
+from council.api_common import ListReadCreateViewSet, access_for, referenced, require_manage, scope
 from council.errors import Code, Conflict
 from council.models import Meeting
 from members.models import MemberUnit
@@ -113,12 +113,7 @@ def tally_data(proposal: Proposal) -> dict[str, Any]:
     }
 
 
-class ProposalViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ProposalViewSet(ListReadCreateViewSet):
     serializer_class = ProposalSerializer
 
     def get_queryset(self) -> Any:
