@@ -68,6 +68,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def lift_ledger_protection() -> None:
+    """Disable the append-only triggers inside the current transaction, as an attacker
+    who owns the table would; the test's rollback puts them back."""
+    if on_postgres():
+        with connection.cursor() as cursor:
+            # Run the deferred foreign-key checks now: ALTER TABLE refuses while any wait.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER USER")
+
+
+@pytest.fixture(autouse=True)
+def _ledger_truncate_for_flush(request: pytest.FixtureRequest) -> Any:
+    """Tests on a real (transactional) database end with a flush, which TRUNCATEs every
+    table: let that one through, and only that. Set up after the database fixture, so
+    this teardown runs just before the flush."""
+    uses_real_transactions = (
+        any(m.kwargs.get("transaction") for m in request.node.iter_markers("django_db"))
+        or "live_server" in request.fixturenames
+    )
+    if not uses_real_transactions:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    if on_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE council_ledgerevent ENABLE TRIGGER ledger_no_truncate")
+    yield
+    if on_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER ledger_no_truncate")
+
+
 @pytest.fixture
 def world(db: None) -> World:
     return build_world()

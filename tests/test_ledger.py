@@ -7,13 +7,14 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 
 from council import ledger
 from council.models import LedgerEvent, LedgerHead
 from proposals import services as proposal_services
 from proposals.models import Ballot, Proposal
 
+from .conftest import lift_ledger_protection
 from .personas import World, open_proposal
 
 
@@ -23,6 +24,9 @@ def history(world: World, meeting) -> World:  # type: ignore[no-untyped-def]
     for unit in world.units[:12]:
         proposal_services.cast_ballot(actor=world.alice, proposal=proposal, unit=unit, choice="yes")
     proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    # The tamper tests below write around the database's append-only protection, as an
+    # attacker who owns the table would; the test's rollback restores it.
+    lift_ledger_protection()
     return world
 
 
@@ -170,3 +174,51 @@ def _verify_command(*, expect_failure: bool = False) -> dict:  # type: ignore[ty
     else:
         call_command("verify_ledger", stdout=out)
     return json.loads(out.getvalue())
+
+
+@pytest.mark.postgres
+def test_it_catches_a_forked_chain(history: World) -> None:
+    """Two events claiming the same place: possible only with the constraints dropped."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE council_ledgerevent DROP CONSTRAINT ledger_one_event_per_seq")
+        cursor.execute(
+            "ALTER TABLE council_ledgerevent DROP CONSTRAINT ledger_one_successor_per_event"
+        )
+    original = events(history)[10]
+    fields = dict(
+        council=history.council.pk,
+        seq=original.seq,
+        at=ledger.format_time(original.at),
+        actor="mallory",
+        action=original.action,
+        object=original.object,
+        data={**original.data, "choice": "no"},
+        prev_hash=original.prev_hash,
+    )
+    LedgerEvent.objects.create(
+        council_id=history.council.pk,
+        seq=original.seq,
+        at=original.at,
+        actor="mallory",
+        action=original.action,
+        object=original.object,
+        data=fields["data"],
+        prev_hash=original.prev_hash,
+        hash=ledger.event_hash(**fields),
+    )
+    assert {"duplicate_seq", "broken_link"} <= kinds()
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_rewrite_the_ledger(world: World) -> None:
+    event = LedgerEvent.objects.filter(council=world.council).first()
+    connection.cursor().execute("SET CONSTRAINTS ALL IMMEDIATE")  # see lift_ledger_protection
+    for statement in (
+        lambda: LedgerEvent.objects.filter(pk=event.pk).update(actor="mallory"),
+        lambda: LedgerEvent.objects.filter(pk=event.pk).delete(),
+        lambda: connection.cursor().execute("TRUNCATE council_ledgerevent CASCADE"),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            statement()
+    assert LedgerEvent.objects.get(pk=event.pk).actor == event.actor
+    assert ledger.verify().ok
