@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import override
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -22,7 +17,7 @@ from council.errors import Code, Conflict
 from council.models import Meeting
 from members.models import MemberUnit
 
-from . import explain, services, tally
+from . import explain, exports, services, tally
 from .models import Ballot, Proposal
 
 
@@ -204,15 +199,6 @@ class ProposalViewSet(ListReadCreateViewSet):
 
 # --- The decision register ----------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Neutralise a cell a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
 
 class DecisionSerializer(serializers.ModelSerializer):
     council = serializers.IntegerField(source="meeting.council_id")
@@ -235,27 +221,6 @@ class DecisionSerializer(serializers.ModelSerializer):
 
     def get_tally(self, proposal: Proposal) -> dict[str, Any]:
         return tally_data(proposal)
-
-
-CSV_COLUMNS = [
-    "id",
-    "council",
-    "meeting",
-    "title",
-    "proposer_unit",
-    "outcome",
-    "closed_at",
-    "eligible",
-    "present",
-    "yes",
-    "no",
-    "abstain",
-    "not_voted",
-    "basis",
-    "reading_members",
-    "reading_present",
-    "reading_cast",
-]
 
 
 class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -312,52 +277,10 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _download(self, kind: str) -> StreamingHttpResponse:
         queryset = self.get_queryset()
-        with override("en"):
-            rows = self._csv(queryset) if kind == "csv" else self._json(queryset)
-        response = StreamingHttpResponse(
-            rows, content_type="text/csv; charset=utf-8" if kind == "csv" else "application/json"
-        )
+        if kind == "csv":
+            rows, content_type = exports.csv_rows(queryset), "text/csv; charset=utf-8"
+        else:
+            rows, content_type = exports.json_export(queryset), "application/json"
+        response = StreamingHttpResponse(rows, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="decisions.{kind}"'
         return response
-
-    def _csv(self, queryset: Any) -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"  # the BOM makes Excel read UTF-8 (Chinese names intact)
-        writer.writerow(CSV_COLUMNS)
-        for proposal in queryset.iterator(chunk_size=1000):
-            r = proposal.result
-            writer.writerow(
-                [
-                    spreadsheet_safe(v)
-                    for v in (
-                        proposal.pk,
-                        proposal.meeting.council_id,
-                        proposal.meeting_id,
-                        proposal.title,
-                        proposal.proposer_unit_id or "",
-                        proposal.outcome,
-                        proposal.closed_at.isoformat(),
-                        r["eligible"],
-                        r["present"],
-                        r["yes"],
-                        r["no"],
-                        r["abstain"],
-                        r["not_voted"],
-                        r["majority"]["basis"],
-                        r["readings"]["members"],
-                        r["readings"]["present"],
-                        r["readings"]["cast"],
-                    )
-                ]
-            )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-
-    def _json(self, queryset: Any) -> Iterator[str]:
-        yield '{"decisions": ['
-        for i, proposal in enumerate(queryset.iterator(chunk_size=1000)):
-            item = DecisionSerializer(proposal).data
-            yield ("," if i else "") + json.dumps(item, ensure_ascii=False, default=str)
-        yield "]}"

@@ -1,0 +1,74 @@
+"""Export the decision register to a file, streamed, with a progress bar on stderr."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
+
+from proposals import exports
+from proposals.models import Proposal
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the decision register as CSV, or as the self-contained JSON export that "
+        "proposals/verify_export.py checks offline."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--format", choices=["csv", "json"], default="json")
+        parser.add_argument("--output", "-o", required=True, help="file to write ('-': stdout)")
+        parser.add_argument("--council", type=int, action="append", help="repeatable")
+        parser.add_argument("--outcome", choices=Proposal.Outcome.values)
+        parser.add_argument("--closed-after", help="ISO 8601 date and time")
+        parser.add_argument("--closed-before", help="ISO 8601 date and time")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        decisions = Proposal.objects.filter(status=Proposal.Status.CLOSED)
+        if options["council"]:
+            decisions = decisions.filter(meeting__council_id__in=options["council"])
+        if options["outcome"]:
+            decisions = decisions.filter(outcome=options["outcome"])
+        for name, lookup in (
+            ("closed_after", "closed_at__gte"),
+            ("closed_before", "closed_at__lt"),
+        ):
+            if options[name]:
+                moment = parse_datetime(options[name])
+                if moment is None:
+                    raise CommandError(f"--{name.replace('_', '-')}: not an ISO 8601 datetime")
+                decisions = decisions.filter(**{lookup: moment})
+        total = decisions.count()
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if not options["no_progress"] and (done == total or done % 200 == 0):
+                filled = 30 * done // max(total, 1)
+                sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+                sys.stderr.flush()
+
+        if options["format"] == "csv":
+            chunks = exports.csv_rows(decisions, on_decision=tick)
+        else:
+            chunks = exports.json_export(decisions, on_decision=tick)
+        out = (
+            sys.stdout
+            if options["output"] == "-"
+            else open(  # noqa: SIM115
+                options["output"], "w", encoding="utf-8", newline=""
+            )
+        )
+        try:
+            for chunk in chunks:
+                out.write(chunk)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        if not options["no_progress"]:
+            sys.stderr.write(f"\nexported {done} decision(s) to {options['output']}\n")

@@ -1,0 +1,207 @@
+"""The decision register as CSV and as a self-contained JSON export, streamed.
+
+Both are generators of text chunks over a queryset of closed proposals, read with a
+server-side cursor: memory stays flat whatever the register's size. The API
+(``?format=csv|json``) and ``manage.py export_decisions`` stream the same bytes.
+
+The JSON export (format ``quorum-export/1``) carries, for every decision, the rule set,
+the eligible and present units, every ballot and the frozen result, and for every
+council involved its whole ledger chain and head — enough for
+``proposals/verify_export.py`` to re-derive each outcome and re-check each hash offline,
+without trusting the server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from council import ledger
+from council.models import Council, LedgerEvent, LedgerHead
+from members.models import MemberUnit
+
+from .models import Ballot, Proposal
+
+FORMAT = "quorum-export/1"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = [
+    "id",
+    "council",
+    "meeting",
+    "title",
+    "proposer_unit",
+    "outcome",
+    "closed_at",
+    "eligible",
+    "present",
+    "yes",
+    "no",
+    "abstain",
+    "not_voted",
+    "basis",
+    "reading_members",
+    "reading_present",
+    "reading_cast",
+]
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Neutralise a cell a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _decisions(queryset: QuerySet[Proposal]) -> Iterator[Proposal]:
+    return queryset.select_related("meeting").order_by("closed_at", "id").iterator(chunk_size=1000)
+
+
+def csv_rows(
+    queryset: QuerySet[Proposal], on_decision: Callable[[], None] | None = None
+) -> Iterator[str]:
+    """UTF-8 CSV with a BOM (Excel then reads Chinese names right), one row a decision."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    writer.writerow(CSV_COLUMNS)
+    for proposal in _decisions(queryset):
+        r = proposal.result
+        writer.writerow(
+            [
+                spreadsheet_safe(v)
+                for v in (
+                    proposal.pk,
+                    proposal.meeting.council_id,
+                    proposal.meeting_id,
+                    proposal.title,
+                    proposal.proposer_unit_id or "",
+                    proposal.outcome,
+                    proposal.closed_at.isoformat(),
+                    r["eligible"],
+                    r["present"],
+                    r["yes"],
+                    r["no"],
+                    r["abstain"],
+                    r["not_voted"],
+                    r["majority"]["basis"],
+                    r["readings"]["members"],
+                    r["readings"]["present"],
+                    r["readings"]["cast"],
+                )
+            ]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if on_decision:
+            on_decision()
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _decision(proposal: Proposal, eligible: list[int]) -> dict[str, Any]:
+    meeting = proposal.meeting
+    ballots = Ballot.objects.filter(proposal=proposal).select_related("cast_by").order_by("unit_id")
+    return {
+        "id": proposal.pk,
+        "council": meeting.council_id,
+        "meeting": {
+            "id": meeting.pk,
+            "title": meeting.title,
+            "mode": meeting.mode,
+            "eligible_units": eligible,
+        },
+        "title": proposal.title,
+        "proposer_unit": proposal.proposer_unit_id,
+        "opened_at": ledger.format_time(proposal.opened_at),
+        "closed_at": ledger.format_time(proposal.closed_at),
+        "rules": proposal.rules,
+        "outcome": proposal.outcome,
+        "result": proposal.result,
+        "ballots": [
+            {
+                "unit": b.unit_id,
+                "choice": b.choice,
+                "cast_by": b.cast_by.get_username(),
+                "cast_at": ledger.format_time(b.cast_at),
+                "recorded_by_secretary": b.recorded_by_secretary,
+            }
+            for b in ballots
+        ],
+    }
+
+
+def _events(council_id: int) -> Iterator[dict[str, Any]]:
+    rows = (
+        LedgerEvent.objects.filter(council_id=council_id)
+        .order_by("seq")
+        .values_list("seq", "at", "actor", "action", "object", "data", "prev_hash", "hash")
+    )
+    for seq, at, actor, action, obj, data, prev_hash, digest in rows.iterator(chunk_size=5000):
+        yield {
+            "seq": seq,
+            "at": ledger.format_time(at),
+            "actor": actor,
+            "action": action,
+            "object": obj,
+            "data": data,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        }
+
+
+def _opening(fields: dict[str, Any], list_key: str) -> str:
+    """``{...fields, "list_key": [`` — an object whose list is streamed after it."""
+    text = json.dumps({**fields, list_key: []}, ensure_ascii=False)
+    return text[: -len("]}")]
+
+
+def json_export(
+    queryset: QuerySet[Proposal],
+    councils: Iterable[int] | None = None,
+    on_decision: Callable[[], None] | None = None,
+) -> Iterator[str]:
+    """The self-contained export. ``councils`` adds chains beyond those of the decisions
+    exported (whose councils are always included)."""
+    yield _opening(
+        {"format": FORMAT, "generated_at": ledger.format_time(timezone.now())}, "decisions"
+    )
+    involved: set[int] = set(councils or [])
+    snapshots: dict[int, list[int]] = {}
+    for i, proposal in enumerate(_decisions(queryset)):
+        meeting_id = proposal.meeting_id
+        if meeting_id not in snapshots:
+            snapshots[meeting_id] = sorted(
+                proposal.meeting.eligible_units.values_list("pk", flat=True)
+            )
+        involved.add(proposal.meeting.council_id)
+        yield ("," if i else "") + _dump(_decision(proposal, snapshots[meeting_id]))
+        if on_decision:
+            on_decision()
+    yield '], "councils": ['
+    for i, council in enumerate(Council.objects.filter(pk__in=involved).order_by("pk")):
+        head = LedgerHead.objects.filter(council=council).first()
+        units = [
+            {"id": u.pk, "name": u.name, "short_name": u.short_name, "voting": u.voting}
+            for u in MemberUnit.objects.filter(council=council).order_by("pk")
+        ]
+        fields = {
+            "id": council.pk,
+            "name": council.name,
+            "time_zone": council.time_zone,
+            "units": units,
+            "head": {"seq": head.seq, "hash": head.hash} if head else None,
+        }
+        yield ("," if i else "") + _opening(fields, "events")
+        for j, event in enumerate(_events(council.pk)):
+            yield ("," if j else "") + _dump(event)
+        yield "]}"
+    yield "]}"

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Verify a Quorum export offline, trusting nothing but this file and the export.
+
+    python3 proposals/verify_export.py decisions.json
+
+Standard library only (no Django, no Quorum import): an auditor can read all of it. It
+
+1. re-checks every ledger chain in the export: each event's SHA-256 over its canonical
+   JSON and the previous hash, the links, gap-free numbering, and the head;
+2. replays the chain: the eligible units of each meeting, the rule set each vote opened
+   with, every ballot cast (the last per unit counts), and the result recorded at close;
+3. re-derives every decision with its own implementation of the rule (integers only):
+   the counts from the ballots, the quorum and majority lines, the outcome under the
+   council's basis and the three readings;
+
+and says exactly what does not match. Exit status 0 when everything holds, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from typing import Any
+
+GENESIS = "0" * 64
+BASES = ("members", "present", "cast")
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(council: int, event: dict[str, Any]) -> str:
+    body = {
+        key: event[key] for key in ("seq", "at", "actor", "action", "object", "data", "prev_hash")
+    }
+    body["council"] = council
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def smallest_passing(fraction: dict[str, Any], total: int) -> int:
+    """The least count that is more than (strict) or at least the fraction of total."""
+    product = fraction["numerator"] * total
+    denominator = fraction["denominator"]
+    if fraction["strict"]:
+        least = product // denominator + 1
+    else:
+        least = (product + denominator - 1) // denominator
+    return max(1, least)  # nothing is decided by nobody
+
+
+def derive(rules: dict[str, Any], eligible: int, present: int, yes: int, no: int) -> dict[str, Any]:
+    quorum_met = present >= smallest_passing(rules["quorum"], eligible)
+    totals = {"members": eligible, "present": present, "cast": yes + no}
+    readings = {}
+    for basis in BASES:
+        passed = yes >= smallest_passing(rules["majority"], totals[basis])
+        readings[basis] = "no_quorum" if not quorum_met else "passed" if passed else "rejected"
+    return {
+        "quorum_met": quorum_met,
+        "readings": readings,
+        "outcome": readings[rules["majority"]["basis"]],
+    }
+
+
+class Audit:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.events = 0
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def chain(self, council: dict[str, Any]) -> dict[str, Any]:
+        """Check one chain; return what it says (snapshots, rules, ballots, results)."""
+        cid = council["id"]
+        said: dict[str, Any] = {"eligible": {}, "rules": {}, "ballots": {}, "results": {}}
+        expected, prev = 1, GENESIS
+        for event in council["events"]:
+            self.events += 1
+            where = f"council {cid}, event {event.get('seq')}"
+            if event["seq"] != expected:
+                self.problem(f"{where}: expected event {expected} (gap, duplicate or reorder)")
+            if event["prev_hash"] != prev:
+                self.problem(f"{where}: does not link to the event before it")
+            if event_hash(cid, event) != event["hash"]:
+                self.problem(f"{where}: content does not match its hash (edited)")
+            expected, prev = event["seq"] + 1, event["hash"]
+            pk = event["object"].partition(":")[2]
+            data = event["data"]
+            if event["action"] == "meeting.started":
+                said["eligible"][int(pk)] = sorted(data["eligible_units"])
+            elif event["action"] == "proposal.vote_opened":
+                said["rules"][int(pk)] = data["rules"]
+            elif event["action"] == "proposal.ballot_cast":
+                if int(pk) in said["results"]:
+                    self.problem(f"{where}: a ballot recorded after its vote closed")
+                said["ballots"].setdefault(int(pk), {})[data["unit"]] = data["choice"]
+            elif event["action"] == "proposal.vote_closed":
+                said["results"][int(pk)] = data["result"]
+        head = council.get("head")
+        if head is None or (head["seq"], head["hash"]) != (expected - 1, prev):
+            self.problem(
+                f"council {cid}: the head does not match the end of the chain "
+                "(events cut from the tail, or the head rewritten)"
+            )
+        return said
+
+    def decision(self, d: dict[str, Any], said: dict[str, Any]) -> None:
+        pid, where = d["id"], f"decision {d['id']} ({d['title']!r})"
+        eligible = d["meeting"]["eligible_units"]
+        if said["eligible"].get(d["meeting"]["id"]) != sorted(eligible):
+            self.problem(f"{where}: eligible units differ from the meeting's start event")
+        if said["rules"].get(pid) != d["rules"]:
+            self.problem(f"{where}: rule set differs from the one the vote opened with")
+        ballots = {b["unit"]: b["choice"] for b in d["ballots"]}
+        if said["ballots"].get(pid, {}) != ballots:
+            self.problem(f"{where}: ballots differ from those recorded in the ledger")
+        if not set(ballots) <= set(eligible):
+            self.problem(f"{where}: a ballot of a unit that was not eligible")
+        result = d["result"]
+        present_units = set(result["present_units"]) | set(ballots)
+        counts = {
+            "eligible": len(eligible),
+            "present": len(present_units),
+            "yes": sum(c == "yes" for c in ballots.values()),
+            "no": sum(c == "no" for c in ballots.values()),
+            "abstain": sum(c == "abstain" for c in ballots.values()),
+        }
+        counts["not_voted"] = counts["present"] - counts["yes"] - counts["no"] - counts["abstain"]
+        for key, value in counts.items():
+            if result.get(key) != value:
+                self.problem(f"{where}: {key} is {result.get(key)} but the ballots give {value}")
+        derived = derive(
+            d["rules"], counts["eligible"], counts["present"], counts["yes"], counts["no"]
+        )
+        if derived["readings"] != result.get("readings"):
+            self.problem(
+                f"{where}: readings {result.get('readings')} but re-derived {derived['readings']}"
+            )
+        if derived["outcome"] != d["outcome"] or derived["outcome"] != result.get("outcome"):
+            self.problem(f"{where}: outcome {d['outcome']!r} but re-derived {derived['outcome']!r}")
+        recorded = {k: v for k, v in result.items() if k != "explanation"}
+        if said["results"].get(pid) != recorded:
+            self.problem(f"{where}: result differs from the one recorded when the vote closed")
+
+
+def verify(export: dict[str, Any]) -> Audit:
+    audit = Audit()
+    if export.get("format") != "quorum-export/1":
+        audit.problem(f"not a Quorum export (format {export.get('format')!r})")
+        return audit
+    chains = {council["id"]: audit.chain(council) for council in export["councils"]}
+    for decision in export["decisions"]:
+        said = chains.get(decision["council"])
+        if said is None:
+            audit.problem(f"decision {decision['id']}: its council's chain is missing")
+            continue
+        audit.decision(decision, said)
+    return audit
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    with open(argv[1], encoding="utf-8") as handle:
+        export = json.load(handle)
+    audit = verify(export)
+    decisions, chains = len(export.get("decisions", [])), len(export.get("councils", []))
+    if audit.problems:
+        print(
+            f"FAILED: {len(audit.problems)} problem(s) in {decisions} decision(s) and "
+            f"{chains} chain(s):"
+        )
+        for text in audit.problems:
+            print(f"  - {text}")
+        return 1
+    print(
+        f"OK: all {decisions} decisions re-derived, chain intact "
+        f"({audit.events} events in {chains} chain(s))."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
