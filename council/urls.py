@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("councils/<slug:slug>/", views.council_page, name="council"),
     path("councils/<slug:slug>/meetings/", views.meeting_create, name="meeting-create"),
+    path("councils/<slug:slug>/decisions/", proposal_views.register, name="register"),
     path("meetings/<int:pk>/", views.meeting_page, name="meeting"),
     path("meetings/<int:pk>/start/", views.meeting_start, name="meeting-start"),
     path("meetings/<int:pk>/adjourn/", views.meeting_adjourn, name="meeting-adjourn"),

@@ -28,7 +28,7 @@ from proposals.models import Ballot, Proposal
 
 from . import services
 from .errors import Forbidden
-from .models import Attendance, Council, Meeting
+from .models import Attendance, Council, LedgerEvent, Meeting
 from .web import act, refused, visible
 
 
@@ -290,10 +290,18 @@ def minutes(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("unit", "checked_in_by", "checked_out_by")
         .order_by("unit__short_name", "checked_in_at")
     )
+    # The chain's head when the meeting adjourned: printed so that a copy of the minutes
+    # can later be held against the ledger (or an export) by anyone.
+    adjourned = (
+        LedgerEvent.objects.filter(action="meeting.adjourned", object=f"meeting:{meeting.pk}")
+        .values("seq", "hash")
+        .first()
+    )
     return render(
         request,
         "council/minutes.html",
         {
+            "adjourned_head": adjourned,
             "room": room,
             "stays": stays,
             "closed": [(p, room.results[p.pk], ballots[p.pk]) for p in closed],

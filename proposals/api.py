@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -200,6 +201,20 @@ class ProposalViewSet(ListReadCreateViewSet):
 # --- The decision register ----------------------------------------------------------------
 
 
+def parse_moment(text: str) -> datetime.datetime | None:
+    """An ISO 8601 date and time, or a date (its midnight, UTC); None if neither."""
+    try:
+        moment = parse_datetime(text)
+        if moment is None:
+            day = parse_date(text)
+            moment = datetime.datetime.combine(day, datetime.time()) if day else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment
+
+
 class DecisionSerializer(serializers.ModelSerializer):
     council = serializers.IntegerField(source="meeting.council_id")
     tally = serializers.SerializerMethodField()
@@ -252,9 +267,11 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             ("closed_before", "closed_at__lt"),
         ):
             if params.get(name):
-                moment = parse_datetime(params[name])
+                moment = parse_moment(params[name])
                 if moment is None:
-                    raise exceptions.ValidationError({name: ["Use an ISO 8601 date and time."]})
+                    raise exceptions.ValidationError(
+                        {name: ["Use an ISO 8601 date, or date and time."]}
+                    )
                 queryset = queryset.filter(**{lookup: moment})
         return queryset
 

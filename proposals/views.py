@@ -231,3 +231,46 @@ def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
             and (proposal.deadline is None or proposal.deadline > timezone.now()),
         },
     )
+
+
+@login_required
+def register(request: HttpRequest, slug: str) -> HttpResponse:
+    """The council's decision register, filtered, with CSV and JSON downloads."""
+    from council.models import Council
+
+    from .api import parse_moment
+
+    council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
+    decisions = Proposal.objects.filter(
+        meeting__council=council, status=Proposal.Status.CLOSED
+    ).select_related("meeting", "proposer_unit")
+    params = request.GET
+    if params.get("outcome") in Proposal.Outcome.values:
+        decisions = decisions.filter(outcome=params["outcome"])
+    if params.get("proposer_unit", "").isdigit():
+        decisions = decisions.filter(proposer_unit_id=int(params["proposer_unit"]))
+    for name, lookup in (("closed_after", "closed_at__gte"), ("closed_before", "closed_at__lt")):
+        moment = parse_moment(params.get(name, "")) if params.get(name) else None
+        if moment is not None:
+            decisions = decisions.filter(**{lookup: moment})
+    query = {
+        k: v
+        for k, v in params.items()
+        if k in ("outcome", "proposer_unit", "closed_after", "closed_before") and v
+    }
+    from urllib.parse import urlencode
+
+    download = reverse("api:decision-list") + "?" + urlencode({"council": council.pk, **query})
+    return render(
+        request,
+        "proposals/register.html",
+        {
+            "council": council,
+            "decisions": [(p, tally.result_of(p)) for p in decisions.order_by("-closed_at")[:500]],
+            "units": council.units.order_by("short_name"),
+            "outcomes": Proposal.Outcome.choices,
+            "params": params,
+            "csv_url": download + "&format=csv",
+            "json_url": download + "&format=json",
+        },
+    )

@@ -49,6 +49,7 @@ PAGES: dict[str, Callable[[World, Meeting, Proposal], str]] = {
     "vote part": lambda w, m, p: reverse("meeting-live", args=[m.pk, "vote"]),
     "projector": lambda w, m, p: reverse("projector", args=[m.pk]),
     "minutes": lambda w, m, p: reverse("minutes", args=[m.pk]),
+    "register": lambda w, m, p: reverse("register", args=[w.council.slug]),
 }
 
 # Pages that only secretaries get (they lead to a change): 403 for the council's others.

@@ -130,3 +130,39 @@ def test_an_admin_action_refusal_changes_nothing(world: World) -> None:
     client.post(changelist, {"action": "start", "_selected_action": [meeting.pk]})
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.IN_SESSION and meeting.eligible_units.count() == 21
+
+
+def test_the_register_filters_and_links_the_downloads(world: World) -> None:
+    from proposals import services as proposal_services
+
+    from .personas import check_in_units, new_meeting
+
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, world.units[:15])
+    for title, choice in (("Passes", "yes"), ("Fails", "no")):
+        p = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title=title)
+        proposal_services.open_vote(actor=world.alice, proposal=p)
+        for unit in world.units[:15]:
+            proposal_services.cast_ballot(actor=world.alice, proposal=p, unit=unit, choice=choice)
+        proposal_services.close_vote(actor=world.alice, proposal=p)
+    client = signed_in(world.dave)
+    page = client.get(reverse("register", args=["test"]) + "?outcome=passed").content.decode()
+    assert "Passes" in page and "Fails" not in page
+    assert (
+        f"/api/v1/decisions/?council={world.council.pk}&amp;outcome=passed&amp;format=csv" in page
+    )
+    csv_response = client.get(f"/api/v1/decisions/?council={world.council.pk}&format=csv")
+    assert csv_response.status_code == 200  # the auditor's session downloads it
+
+
+def test_the_minutes_print_the_ledger_head_at_adjournment(world: World) -> None:
+    from council import services as council_services
+    from council.models import LedgerEvent
+
+    from .personas import new_meeting
+
+    meeting = new_meeting(world)
+    council_services.adjourn_meeting(actor=world.alice, meeting=meeting)
+    head = LedgerEvent.objects.get(action="meeting.adjourned")
+    page = signed_in(world.dave).get(reverse("minutes", args=[meeting.pk])).content.decode()
+    assert head.hash in page and "verify_export.py" in page
