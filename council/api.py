@@ -26,9 +26,9 @@ from .api_common import (
     ListReadCreateViewSet,
     RulesField,
     access_for,
+    overseen_council_ids,
     require_manage,
     scope,
-    visible_council_ids,
 )
 from .models import Council, LedgerEvent, Meeting
 
@@ -88,9 +88,7 @@ class CouncilViewSet(ListReadCreateViewSet):
     serializer_class = CouncilSerializer
 
     def get_queryset(self) -> Any:
-        councils = visible_council_ids(self.request.user)
-        queryset = Council.objects.order_by("id")
-        return queryset if councils is None else queryset.filter(pk__in=councils)
+        return scope(Council.objects.order_by("id"), self.request, "pk")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not permissions.is_superuser(request.user):
@@ -243,7 +241,14 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = LedgerEventSerializer
 
     def get_queryset(self) -> Any:
-        return scope(LedgerEvent.objects.order_by("council_id", "seq"), self.request, "council")
+        # The log names every role granted: secretaries and auditors read it, as they
+        # read the role list; a delegate sees only their own role (spec/api.md, Roles).
+        return scope(
+            LedgerEvent.objects.order_by("council_id", "seq"),
+            self.request,
+            "council",
+            councils=overseen_council_ids(self.request.user),
+        )
 
 
 class VerifySerializer(serializers.Serializer):
@@ -259,6 +264,6 @@ def audit_verify(request: Request) -> Response:
     """Re-check every chain the caller may see, and the stored votes against them."""
     from proposals.audit import verify
 
-    councils = visible_council_ids(request.user)
+    councils = overseen_council_ids(request.user)
     ids = None if councils is None else list(councils.values_list("pk", flat=True))
     return Response(verify(ids))

@@ -57,9 +57,28 @@ def visible_council_ids(user: Any) -> QuerySet[Council] | None:
     return Council.objects.filter(pk__in=Role.objects.filter(user_id=user.pk).values("council_id"))
 
 
-def scope(queryset: QuerySet[Any], request: Request, council_field: str) -> QuerySet[Any]:
-    """Limit a queryset to the caller's councils, and to ``?council=<id>`` if given."""
-    councils = visible_council_ids(request.user)
+def overseen_council_ids(user: Any) -> QuerySet[Council] | None:
+    """Councils whose whole record (the ledger, with every role granted) the caller may
+    read: as secretary or auditor. None means all (superusers)."""
+    if permissions.is_superuser(user):
+        return None
+    return Council.objects.filter(
+        pk__in=Role.objects.filter(
+            user_id=user.pk, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
+        ).values("council_id")
+    )
+
+
+def scope(
+    queryset: QuerySet[Any],
+    request: Request,
+    council_field: str,
+    councils: QuerySet[Council] | str | None = "visible",
+) -> QuerySet[Any]:
+    """Limit a queryset to the caller's councils (or the ``councils`` given), and to
+    ``?council=<id>`` if asked."""
+    if councils == "visible":
+        councils = visible_council_ids(request.user)
     if councils is not None:
         queryset = queryset.filter(**{f"{council_field}__in": councils})
     wanted = request.query_params.get("council")
@@ -133,6 +152,15 @@ class RulesField(serializers.Field):
             return {"rules": RuleSet.from_dict(data)}
         except RuleError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+def api_server_error(request: HttpRequest) -> Any:
+    """500 in JSON under /api/ (every API error body is JSON); the normal page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:

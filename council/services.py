@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -357,15 +358,17 @@ def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance
 # --- Reading the quorum -----------------------------------------------------------------
 
 
-def present_unit_ids(meeting: Meeting) -> set[int]:
-    """Eligible units checked in now. Non-voting or late-joining units count nowhere."""
-    return set(
-        Attendance.objects.filter(
-            meeting_id=meeting.pk,
-            checked_out_at__isnull=True,
-            unit__in=meeting.eligible_units.all(),
-        ).values_list("unit_id", flat=True)
-    )
+def present_unit_ids(meeting: Meeting, at: datetime.datetime | None = None) -> set[int]:
+    """Eligible units checked in now (or at the moment ``at``). Non-voting or
+    late-joining units count nowhere."""
+    stays = Attendance.objects.filter(meeting_id=meeting.pk, unit__in=meeting.eligible_units.all())
+    if at is None:
+        stays = stays.filter(checked_out_at__isnull=True)
+    else:
+        stays = stays.filter(checked_in_at__lte=at).filter(
+            Q(checked_out_at__isnull=True) | Q(checked_out_at__gt=at)
+        )
+    return set(stays.values_list("unit_id", flat=True))
 
 
 def quorum(meeting: Meeting) -> rule_module.Line:

@@ -50,6 +50,14 @@ if not DEBUG:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("Set ALLOWED_HOSTS when DEBUG is off.")
 
+# Behind a TLS-terminating proxy (spec/api.md, Deployment): trust its X-Forwarded-Proto,
+# and redirect plain HTTP to HTTPS; cookies travel over HTTPS only.
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -171,6 +179,10 @@ CELERY_BEAT_SCHEDULE = {
     "close-due-votes": {
         "task": "proposals.tasks.close_due_votes",
         "schedule": env_seconds("QUORUM_DEADLINE_CHECK_SECONDS", 30),
+    },
+    "deliver-pending-notifications": {
+        "task": "proposals.tasks.deliver_pending",
+        "schedule": env_seconds("QUORUM_DELIVERY_SWEEP_SECONDS", 60),
     },
     "send-reminders": {
         "task": "proposals.tasks.send_reminders",

@@ -36,3 +36,4 @@ urlpatterns = [
 ]
 
 handler404 = "council.api_common.api_not_found"
+handler500 = "council.api_common.api_server_error"

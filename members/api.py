@@ -82,6 +82,9 @@ class RoleViewSet(
         council = referenced(Council, request, "council", lambda c: c.pk)
         require_manage(request, council.pk)
         serializer = self.get_serializer(data=request.data)
+        # Only this council's units are valid: another council's unit gets the same
+        # answer as a missing one (no existence oracle).
+        serializer.fields["unit"].queryset = MemberUnit.objects.filter(council=council)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = services.user_by_username(data["user"]["username"])

@@ -13,7 +13,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api_common import ListReadCreateViewSet, access_for, referenced, require_manage, scope
+from council.api_common import (
+    ListReadCreateViewSet,
+    access_for,
+    overseen_council_ids,
+    referenced,
+    require_manage,
+    scope,
+)
 from council.errors import Code, Conflict
 from council.models import Meeting
 from members.models import MemberUnit
@@ -122,6 +129,10 @@ class ProposalViewSet(ListReadCreateViewSet):
         meeting = referenced(Meeting, request, "meeting", lambda m: m.council_id)
         access = access_for(request, meeting.council_id)
         serializer = self.get_serializer(data=request.data)
+        # Only this council's units are valid (no existence oracle for other councils').
+        serializer.fields["proposer_unit"].queryset = MemberUnit.objects.filter(
+            council_id=meeting.council_id
+        )
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
         if not access.can_manage and not (str(unit_id).isdigit() and int(unit_id) in access.units):
             raise exceptions.PermissionDenied(
@@ -286,6 +297,18 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         wanted = request.query_params.get("format")
+        if wanted == "json":
+            # The verifiable export carries the whole ledger, every role granted included:
+            # the council's secretaries and auditors download it (as they read the roles).
+            overseen = overseen_council_ids(request.user)
+            asked = request.query_params.get("council")
+            if overseen is not None and (
+                not overseen.exists()
+                or (asked and asked.isdigit() and not overseen.filter(pk=int(asked)).exists())
+            ):
+                raise exceptions.PermissionDenied(
+                    "The verifiable export is for the council's secretaries and auditors."
+                )
         if wanted in ("csv", "json"):
             return self._download(wanted)
         if wanted is not None:
@@ -294,10 +317,19 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _download(self, kind: str) -> StreamingHttpResponse:
         queryset = self.get_queryset()
+        overseen = overseen_council_ids(self.request.user)
+        if kind == "json" and overseen is not None:
+            queryset = queryset.filter(meeting__council__in=overseen)
         if kind == "csv":
             rows, content_type = exports.csv_rows(queryset), "text/csv; charset=utf-8"
         else:
-            rows, content_type = exports.json_export(queryset), "application/json"
+            selection = {
+                k: v
+                for k, v in self.request.query_params.items()
+                if k in ("council", "outcome", "proposer_unit", "closed_after", "closed_before")
+            }
+            rows = exports.json_export(queryset, selection=selection)
+            content_type = "application/json"
         response = StreamingHttpResponse(rows, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="decisions.{kind}"'
         return response

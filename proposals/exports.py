@@ -139,9 +139,10 @@ def _decision(proposal: Proposal, eligible: list[int]) -> dict[str, Any]:
     }
 
 
-def _events(council_id: int) -> Iterator[dict[str, Any]]:
+def _events(council_id: int, up_to: int) -> Iterator[dict[str, Any]]:
+    # Up to the head read before: events appended meanwhile belong to a later export.
     rows = (
-        LedgerEvent.objects.filter(council_id=council_id)
+        LedgerEvent.objects.filter(council_id=council_id, seq__lte=up_to)
         .order_by("seq")
         .values_list("seq", "at", "actor", "action", "object", "data", "prev_hash", "hash")
     )
@@ -168,11 +169,19 @@ def json_export(
     queryset: QuerySet[Proposal],
     councils: Iterable[int] | None = None,
     on_decision: Callable[[], None] | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> Iterator[str]:
     """The self-contained export. ``councils`` adds chains beyond those of the decisions
     exported (whose councils are always included)."""
+    # "filter" tells the verifier whether every closed vote must be present: when the
+    # export is not filtered, a decision dropped from it is a problem.
     yield _opening(
-        {"format": FORMAT, "generated_at": ledger.format_time(timezone.now())}, "decisions"
+        {
+            "format": FORMAT,
+            "generated_at": ledger.format_time(timezone.now()),
+            "filter": selection or {},
+        },
+        "decisions",
     )
     involved: set[int] = set(councils or [])
     snapshots: dict[int, list[int]] = {}
@@ -201,7 +210,7 @@ def json_export(
             "head": {"seq": head.seq, "hash": head.hash} if head else None,
         }
         yield ("," if i else "") + _opening(fields, "events")
-        for j, event in enumerate(_events(council.pk)):
+        for j, event in enumerate(_events(council.pk, head.seq if head else 0)):
             yield ("," if j else "") + _dump(event)
         yield "]}"
     yield "]}"

@@ -102,13 +102,44 @@ def deliver(proposal_id: int, kind: str) -> int:
             )
             if note is None:
                 return sent
-            if note.user.email:
+            if note.user.email and still_relevant(note):
                 with translation.override(settings.LANGUAGE_CODE):
                     subject, body = _message(note)
                 send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [note.user.email])
             note.sent_at = timezone.now()
             note.save(update_fields=["sent_at"])
             sent += 1
+
+
+def still_relevant(note: Notification) -> bool:
+    """A late delivery (a worker that was down) must not announce an open vote that has
+    closed, nor remind a unit that has voted since; such notes are stamped, not sent."""
+    proposal = note.proposal
+    if note.kind == Notification.Kind.VOTE_OPENED:
+        return proposal.status == Proposal.Status.OPEN
+    if note.kind == Notification.Kind.REMINDER:
+        if proposal.status != Proposal.Status.OPEN:
+            return False
+        units = Role.objects.filter(user_id=note.user_id, role=Role.Kind.DELEGATE).values("unit_id")
+        waiting = proposal.meeting.eligible_units.filter(pk__in=units).exclude(
+            pk__in=Ballot.objects.filter(proposal=proposal).values("unit_id")
+        )
+        return waiting.exists()
+    return True
+
+
+def pending(
+    older_than: datetime.timedelta = datetime.timedelta(minutes=1),
+) -> list[tuple[int, str]]:
+    """(proposal, kind) pairs with notes planned a while ago and still unsent."""
+    return list(
+        Notification.objects.filter(
+            sent_at__isnull=True, planned_at__lt=timezone.now() - older_than
+        )
+        .values_list("proposal_id", "kind")
+        .distinct()
+        .order_by()
+    )
 
 
 def due_reminders(now: datetime.datetime | None = None) -> list[int]:

@@ -28,7 +28,13 @@ from council import ledger
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
 from council.models import Attendance, Meeting
-from council.services import log_arrival, present_attendance, quorum, record_arrival
+from council.services import (
+    log_arrival,
+    present_attendance,
+    present_unit_ids,
+    quorum,
+    record_arrival,
+)
 from members import permissions
 from members.models import MemberUnit
 
@@ -44,7 +50,8 @@ def _after_commit(task_name: str, proposal_id: int) -> None:
     from . import tasks
 
     task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(proposal_id))
+    # robust: a broker or mail failure must not turn a committed change into an error.
+    transaction.on_commit(lambda: task.delay(proposal_id), robust=True)
 
 
 def _time(at: datetime.datetime | None) -> str | None:
@@ -281,6 +288,7 @@ def open_vote(
         object=f"proposal:{proposal.pk}",
         data={
             "rules": proposal.rules,
+            "opened_at": _time(now),
             "deadline": _time(deadline),
             "quorum": {"eligible": line.total, "present": line.count},
         },
@@ -431,9 +439,13 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
         raise Conflict(_("The vote is already closed."), code=Code.VOTE_CLOSED)
     if proposal.status != Proposal.Status.OPEN:
         raise Conflict(_("The vote is not open."), code=Code.VOTE_NOT_OPEN)
-    count = tally.count_vote(proposal)
-    result = tally.evaluate(proposal, count)
     now = timezone.now()
+    # A vote that reached its deadline closed then, whenever the task runs: count the
+    # units present at the deadline (no ballot could be cast after it).
+    closes_at = proposal.deadline if proposal.deadline and proposal.deadline <= now else None
+    present = present_unit_ids(meeting, at=closes_at) if closes_at else None
+    count = tally.count_vote(proposal, present_ids=present)
+    result = tally.evaluate(proposal, count)
     record = result.as_dict()
     record["present_units"] = count.present_units
     with override("en"):

@@ -36,21 +36,40 @@ def close_due_votes() -> int:
             closed += 1
         except Conflict:
             log.info("proposal %s was closed by someone else meanwhile", proposal.pk)
+        except Exception:
+            # One vote that cannot be closed must not keep the others open; beat retries.
+            log.exception("could not close proposal %s at its deadline", proposal.pk)
     return closed
 
 
-@shared_task
+# Mail servers fail; retry with backoff. deliver_pending sweeps whatever is left.
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(**RETRY)
 def notify_vote_opened(proposal_id: int) -> int:
     proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
     notifications.plan_vote_opened(proposal)
     return notifications.deliver(proposal_id, Notification.Kind.VOTE_OPENED)
 
 
-@shared_task
+@shared_task(**RETRY)
 def notify_result(proposal_id: int) -> int:
     proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
     notifications.plan_result(proposal)
     return notifications.deliver(proposal_id, Notification.Kind.RESULT)
+
+
+@shared_task
+def deliver_pending() -> int:
+    """Send what an earlier task planned but could not send (a crash, a mail outage)."""
+    sent = 0
+    for proposal_id, kind in notifications.pending():
+        try:
+            sent += notifications.deliver(proposal_id, kind)
+        except Exception:
+            log.exception("delivery of %s notifications for %s failed", kind, proposal_id)
+    return sent
 
 
 @shared_task

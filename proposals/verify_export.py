@@ -68,14 +68,28 @@ class Audit:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.events = 0
+        self.heads: list[str] = []
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
 
     def chain(self, council: dict[str, Any]) -> dict[str, Any]:
-        """Check one chain; return what it says (snapshots, rules, ballots, results)."""
+        """Check one chain; return what it says about units, meetings, votes, ballots."""
         cid = council["id"]
-        said: dict[str, Any] = {"eligible": {}, "rules": {}, "ballots": {}, "results": {}}
+        said: dict[str, Any] = {
+            key: {}
+            for key in (
+                "eligible",
+                "rules",
+                "ballots",
+                "casts",
+                "results",
+                "opened",
+                "closed",
+                "proposals",
+                "units",
+            )
+        }
         expected, prev = 1, GENESIS
         for event in council["events"]:
             self.events += 1
@@ -87,25 +101,49 @@ class Audit:
             if event_hash(cid, event) != event["hash"]:
                 self.problem(f"{where}: content does not match its hash (edited)")
             expected, prev = event["seq"] + 1, event["hash"]
-            pk = event["object"].partition(":")[2]
-            data = event["data"]
-            if event["action"] == "meeting.started":
-                said["eligible"][int(pk)] = sorted(data["eligible_units"])
-            elif event["action"] == "proposal.vote_opened":
-                said["rules"][int(pk)] = data["rules"]
-            elif event["action"] == "proposal.ballot_cast":
-                if int(pk) in said["results"]:
-                    self.problem(f"{where}: a ballot recorded after its vote closed")
-                said["ballots"].setdefault(int(pk), {})[data["unit"]] = data["choice"]
-            elif event["action"] == "proposal.vote_closed":
-                said["results"][int(pk)] = data["result"]
+            self.replay(said, event)
         head = council.get("head")
         if head is None or (head["seq"], head["hash"]) != (expected - 1, prev):
             self.problem(
                 f"council {cid}: the head does not match the end of the chain "
                 "(events cut from the tail, or the head rewritten)"
             )
+        for unit in council.get("units", []):
+            shown = {k: unit[k] for k in ("name", "short_name", "voting")}
+            if said["units"].get(unit["id"]) != shown:
+                self.problem(
+                    f"council {cid}, unit {unit['id']}: name or voting status "
+                    "differs from the ledger"
+                )
+        self.heads.append(f"council {cid}: event {expected - 1}, hash {prev}")
         return said
+
+    def replay(self, said: dict[str, Any], event: dict[str, Any]) -> None:
+        action, data = event["action"], event["data"]
+        pk = int(event["object"].partition(":")[2])
+        if action == "meeting.started":
+            said["eligible"][pk] = sorted(data["eligible_units"])
+        elif action in ("proposal.created", "proposal.updated"):
+            known = said["proposals"].setdefault(pk, {})
+            known.update({k: data[k] for k in ("title", "proposer_unit") if k in data})
+        elif action in ("unit.created", "unit.updated"):
+            known = said["units"].setdefault(pk, {})
+            known.update({k: data[k] for k in ("name", "short_name", "voting") if k in data})
+        elif action == "proposal.vote_opened":
+            said["rules"][pk] = data["rules"]
+            said["opened"][pk] = data.get("opened_at")
+        elif action == "proposal.ballot_cast":
+            if pk in said["results"]:
+                self.problem(f"event {event['seq']}: a ballot recorded after its vote closed")
+            said["ballots"].setdefault(pk, {})[data["unit"]] = data["choice"]
+            said["casts"][(pk, data["unit"])] = (
+                event["actor"],
+                data["at"],
+                data["recorded_by_secretary"],
+            )
+        elif action == "proposal.vote_closed":
+            said["results"][pk] = data["result"]
+            said["closed"][pk] = data["closed_at"]
 
     def decision(self, d: dict[str, Any], said: dict[str, Any]) -> None:
         pid, where = d["id"], f"decision {d['id']} ({d['title']!r})"
@@ -114,9 +152,24 @@ class Audit:
             self.problem(f"{where}: eligible units differ from the meeting's start event")
         if said["rules"].get(pid) != d["rules"]:
             self.problem(f"{where}: rule set differs from the one the vote opened with")
+        known = said["proposals"].get(pid, {})
+        if (known.get("title"), known.get("proposer_unit")) != (d["title"], d["proposer_unit"]):
+            self.problem(f"{where}: title or proposer unit differs from the ledger")
+        if (said["opened"].get(pid), said["closed"].get(pid)) != (d["opened_at"], d["closed_at"]):
+            self.problem(f"{where}: opening or closing time differs from the ledger")
         ballots = {b["unit"]: b["choice"] for b in d["ballots"]}
         if said["ballots"].get(pid, {}) != ballots:
             self.problem(f"{where}: ballots differ from those recorded in the ledger")
+        for b in d["ballots"]:
+            if said["casts"].get((pid, b["unit"])) != (
+                b["cast_by"],
+                b["cast_at"],
+                b["recorded_by_secretary"],
+            ):
+                self.problem(
+                    f"{where}: the ballot of unit {b['unit']} names another caster "
+                    "or time than the ledger"
+                )
         if not set(ballots) <= set(eligible):
             self.problem(f"{where}: a ballot of a unit that was not eligible")
         result = d["result"]
@@ -158,6 +211,15 @@ def verify(export: dict[str, Any]) -> Audit:
             audit.problem(f"decision {decision['id']}: its council's chain is missing")
             continue
         audit.decision(decision, said)
+    if not export.get("filter"):
+        # An unfiltered export must hold every vote its chains say was closed.
+        listed = {d["id"] for d in export["decisions"]}
+        for cid, said in chains.items():
+            for pid in sorted(set(said["results"]) - listed):
+                audit.problem(
+                    f"council {cid}: the vote on proposal {pid} was closed but its "
+                    "decision is missing from the export"
+                )
     return audit
 
 
@@ -181,6 +243,8 @@ def main(argv: list[str]) -> int:
         f"OK: all {decisions} decisions re-derived, chain intact "
         f"({audit.events} events in {chains} chain(s))."
     )
+    for head in audit.heads:  # to hold against the heads printed in the minutes
+        print(f"  {head}")
     return 0
 
 

@@ -533,3 +533,49 @@ def test_the_docs_page_works_offline(world: World) -> None:
     page = APIClient().get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_councils_filter_and_the_whole_record_is_for_overseers(
+    world: World, vote: tuple[Meeting, Proposal]
+) -> None:
+    only = api(world, "root").get(f"{API}/councils/?council={world.council.pk}").json()
+    assert [c["id"] for c in only["results"]] == [world.council.pk]
+    # The ledger names every role granted: a delegate does not read it (nor its export).
+    assert api(world, "bob").get(f"{API}/audit/events/").json()["count"] == 0
+    assert api(world, "bob").get(f"{API}/audit/verify/").json()["events"] == 0
+    assert (
+        api(world, "bob")
+        .get(f"{API}/decisions/?council={world.council.pk}&format=json")
+        .status_code
+        == 403
+    )
+    assert (
+        api(world, "bob").get(f"{API}/decisions/?council={world.council.pk}&format=csv").status_code
+        == 200
+    )
+    assert (
+        api(world, "dave")
+        .get(f"{API}/decisions/?council={world.council.pk}&format=json")
+        .status_code
+        == 200
+    )
+
+
+def test_another_councils_unit_looks_like_a_missing_one(
+    world: World, vote: tuple[Meeting, Proposal]
+) -> None:
+    from members import services as member_services
+
+    other = member_services.create_unit(
+        actor=world.root,
+        council=world.council.__class__.objects.get(slug="other"),
+        name="Elsewhere",
+        short_name="E",
+    )
+    client = api(world, "alice")
+    body = {"council": world.council.pk, "username": "carol", "role": "delegate"}
+    foreign = client.post(f"{API}/roles/", {**body, "unit": other.pk}, format="json").json()
+    missing = client.post(f"{API}/roles/", {**body, "unit": 999_999}, format="json").json()
+    assert foreign["unit"][0].replace(str(other.pk), "N") == missing["unit"][0].replace(
+        "999999", "N"
+    )

@@ -69,6 +69,8 @@ def test_an_honest_export_verifies_offline(export: dict[str, Any], tmp_path: Pat
     result = run_verifier(export, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK: all 2 decisions re-derived, chain intact")
+    head = export["councils"][0]["head"]
+    assert f"event {head['seq']}, hash {head['hash']}" in result.stdout
 
 
 def _flip_outcome(data: dict[str, Any]) -> None:
@@ -116,9 +118,30 @@ def _drop_present_unit(data: dict[str, Any]) -> None:
     d["result"]["present_units"] = d["result"]["present_units"][:-3]
 
 
+def _retitle(data: dict[str, Any]) -> None:
+    data["decisions"][1]["title"] = "Something else"
+
+
+def _rename_unit(data: dict[str, Any]) -> None:
+    units = data["councils"][0]["units"]
+    units[0]["name"], units[1]["name"] = units[1]["name"], units[0]["name"]
+
+
+def _other_caster(data: dict[str, Any]) -> None:
+    data["decisions"][0]["ballots"][3]["cast_by"] = "bob"
+
+
+def _drop_decision(data: dict[str, Any]) -> None:
+    del data["decisions"][1]
+
+
 @pytest.mark.parametrize(
     ("tamper", "says"),
     [
+        (_retitle, "title or proposer unit differs from the ledger"),
+        (_rename_unit, "name or voting status differs from the ledger"),
+        (_other_caster, "names another caster or time than the ledger"),
+        (_drop_decision, "decision is missing from the export"),
         (_flip_outcome, "outcome 'passed' but re-derived 'rejected'"),
         (_flip_rules, "rule set differs from the one the vote opened with"),
         (_change_ballot, "ballots differ from those recorded in the ledger"),

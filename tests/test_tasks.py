@@ -149,3 +149,50 @@ def test_two_deliveries_at_once_send_each_email_once() -> None:
     # 33 delegates planned; bob, bea and carol have no address, so 30 emails, none twice.
     assert sum(counts) == 33 and len(recipients) == len(set(recipients)) == 30
     assert Notification.objects.filter(sent_at__isnull=True).count() == 0
+
+
+def test_a_deadline_vote_counts_the_units_present_at_the_deadline(world: World) -> None:
+    from council import services as council_services
+
+    proposal = online_vote(world)
+    for unit in world.units[:12]:
+        proposal_services.cast_ballot(actor=world.alice, proposal=proposal, unit=unit, choice="yes")
+    from council.models import Attendance
+
+    # The units arrived an hour ago; the deadline passed five seconds ago.
+    Attendance.objects.update(checked_in_at=timezone.now() - datetime.timedelta(hours=1))
+    Proposal.objects.filter(pk=proposal.pk).update(
+        deadline=timezone.now() - datetime.timedelta(seconds=5)
+    )
+    # Units leaving after the deadline, before the task ran, do not change the vote.
+    for unit in world.units[12:15]:
+        council_services.check_out(actor=world.alice, meeting=proposal.meeting, unit=unit)
+    tasks.close_due_votes()
+    closed = Proposal.objects.get(pk=proposal.pk)
+    assert closed.result["present"] == 15 and closed.outcome == "passed"
+
+
+def test_late_deliveries_do_not_announce_a_closed_vote(world: World) -> None:
+    from proposals import notifications
+
+    with_emails(world)
+    proposal = online_vote(world)
+    notifications.plan_vote_opened(proposal)
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    assert notifications.deliver(proposal.pk, Notification.Kind.VOTE_OPENED) == 3
+    assert mail.outbox == []  # stamped, not sent: the vote had closed meanwhile
+
+
+def test_a_mail_outage_loses_nothing(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    from proposals import notifications
+
+    with_emails(world)
+    proposal = online_vote(world)
+    settings.EMAIL_BACKEND = "tests.failing_mail.Backend"
+    with pytest.raises(ConnectionError):
+        tasks.notify_vote_opened.run(proposal.pk)
+    assert Notification.objects.filter(sent_at__isnull=True).count() == 3
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Notification.objects.update(planned_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert tasks.deliver_pending() == 3
+    assert len(mail.outbox) == 3 and notifications.pending() == []

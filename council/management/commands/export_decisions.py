@@ -6,9 +6,9 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
 from proposals import exports
+from proposals.api import parse_moment
 from proposals.models import Proposal
 
 
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", required=True, help="file to write ('-': stdout)")
         parser.add_argument("--council", type=int, action="append", help="repeatable")
         parser.add_argument("--outcome", choices=Proposal.Outcome.values)
+        parser.add_argument("--proposer-unit", type=int)
         parser.add_argument("--closed-after", help="ISO 8601 date and time")
         parser.add_argument("--closed-before", help="ISO 8601 date and time")
         parser.add_argument("--no-progress", action="store_true")
@@ -33,14 +34,16 @@ class Command(BaseCommand):
             decisions = decisions.filter(meeting__council_id__in=options["council"])
         if options["outcome"]:
             decisions = decisions.filter(outcome=options["outcome"])
+        if options["proposer_unit"]:
+            decisions = decisions.filter(proposer_unit_id=options["proposer_unit"])
         for name, lookup in (
             ("closed_after", "closed_at__gte"),
             ("closed_before", "closed_at__lt"),
         ):
             if options[name]:
-                moment = parse_datetime(options[name])
+                moment = parse_moment(options[name])
                 if moment is None:
-                    raise CommandError(f"--{name.replace('_', '-')}: not an ISO 8601 datetime")
+                    raise CommandError(f"--{name.replace('_', '-')}: not an ISO 8601 date")
                 decisions = decisions.filter(**{lookup: moment})
         total = decisions.count()
         done = 0
@@ -56,7 +59,12 @@ class Command(BaseCommand):
         if options["format"] == "csv":
             chunks = exports.csv_rows(decisions, on_decision=tick)
         else:
-            chunks = exports.json_export(decisions, on_decision=tick)
+            selection = {
+                k: options[k]
+                for k in ("council", "outcome", "proposer_unit", "closed_after", "closed_before")
+                if options.get(k)
+            }
+            chunks = exports.json_export(decisions, on_decision=tick, selection=selection)
         out = (
             sys.stdout
             if options["output"] == "-"
