@@ -18,6 +18,7 @@ urlpatterns = [
     path("meetings/<int:pk>/live/<str:part>/", views.meeting_live, name="meeting-live"),
     path("meetings/<int:pk>/projector/", views.projector, name="projector"),
     path("meetings/<int:pk>/minutes/", views.minutes, name="minutes"),
+    path("meetings/<int:pk>/minutes.pdf", views.minutes_pdf, name="minutes-pdf"),
     path("meetings/<int:pk>/proposals/", proposal_views.proposal_create, name="proposal-create"),
     path("proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal-edit"),
     path("proposals/<int:pk>/vote/", proposal_views.ballot_page, name="ballot-page"),

@@ -8,6 +8,7 @@ Every change goes through a service (``council/services.py``, ``proposals/servic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -276,6 +277,37 @@ def projector(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def minutes(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, access = _meeting(request, pk)
+    return render(request, "council/minutes.html", _minutes_context(meeting, access))
+
+
+@login_required
+def minutes_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same minutes as a PDF, fonts embedded (Chinese included) by WeasyPrint."""
+    meeting, access = _meeting(request, pk)
+    try:
+        from weasyprint import HTML
+    except OSError:  # the system's Pango is missing: say so rather than fail
+        return HttpResponse(
+            _("PDF minutes need the system's Pango library; the printable page works."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    from django.contrib.staticfiles import finders
+
+    # The stylesheet goes inline: WeasyPrint then fetches nothing, from disk or network.
+    stylesheet = Path(finders.find("css/quorum.css")).read_text(encoding="utf-8")
+    html = render(
+        request,
+        "council/minutes_pdf.html",
+        {**_minutes_context(meeting, access), "pdf": True, "stylesheet": stylesheet},
+    ).content.decode()
+    pdf = HTML(string=html).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="minutes-{meeting.pk}.pdf"'
+    return response
+
+
+def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, Any]:
     room = meeting_room(meeting, access)
     closed = [p for p in room.proposals if p.status == Proposal.Status.CLOSED]
     ballots: dict[int, list[Ballot]] = {p.pk: [] for p in closed}
@@ -297,16 +329,12 @@ def minutes(request: HttpRequest, pk: int) -> HttpResponse:
         .values("seq", "hash")
         .first()
     )
-    return render(
-        request,
-        "council/minutes.html",
-        {
-            "adjourned_head": adjourned,
-            "room": room,
-            "stays": stays,
-            "closed": [(p, room.results[p.pk], ballots[p.pk]) for p in closed],
-        },
-    )
+    return {
+        "adjourned_head": adjourned,
+        "room": room,
+        "stays": stays,
+        "closed": [(p, room.results[p.pk], ballots[p.pk]) for p in closed],
+    }
 
 
 @login_required

@@ -30,6 +30,25 @@ def fast_password_hashing(settings: Any) -> None:
 CHROMIUM = "/usr/bin/chromium"
 
 
+def _cjk_pdf_possible() -> bool:
+    import shutil
+    import subprocess
+
+    try:
+        import weasyprint  # noqa: F401 — fails with OSError without the system's Pango
+    except (ImportError, OSError):
+        return False
+    if not shutil.which("fc-list"):
+        return False
+    fonts = subprocess.run(  # noqa: S603
+        [shutil.which("fc-list") or "fc-list", ":lang=zh"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return bool(fonts.stdout.strip())
+
+
 def _redis_answers() -> bool:
     try:
         import redis
@@ -52,6 +71,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not os.access(CHROMIUM, os.X_OK):
         missing["browser"] = (
             f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); .ci/run installs it"
+        )
+    if not _cjk_pdf_possible():
+        missing["pdf"] = (
+            "needs Pango and a font with Chinese glyphs for PDF minutes "
+            "(apt-get install fonts-noto-cjk); .ci/run installs it"
         )
     if not _redis_answers():
         missing["worker"] = (
