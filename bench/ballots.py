@@ -32,20 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/quorum_bench")
 os.environ["DATABASE_URL"] = BENCH_DB
+# Queue notification tasks (in memory) instead of running them inside the measured calls,
+# as a deployment with a broker does; the emails are not what is measured here.
+os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "council.settings")
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    admin_url, name = BENCH_DB.rsplit("/", 1)
-    conn = psycopg2.connect(admin_url + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 def run_threads(n_threads: int, jobs: list[Callable[[], None]]) -> tuple[float, list[float]]:
@@ -88,12 +78,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    ensure_database()
+    sys.path.insert(0, str(ROOT / "bench"))
+    from common import ensure_database, reset_database
+
+    ensure_database(BENCH_DB)
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -105,8 +97,7 @@ def main() -> None:
     from proposals import audit
     from proposals import services as proposal_services
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    reset_database()
     with connection.cursor() as cur:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, "

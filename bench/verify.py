@@ -35,42 +35,27 @@ os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "council.settings")
 
 
-def ensure_database(url: str) -> None:
-    import psycopg2
-
-    admin_url, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(admin_url + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    from common import ensure_database, reset_database
+
     ensure_database(BENCH_DB)
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from council import ledger
     from council import services as council_services
     from council.models import LedgerEvent, LedgerHead
 
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:  # the flush must get past the append-only trigger
-        cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER ledger_no_truncate")
-    call_command("flush", interactive=False, verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE council_ledgerevent ENABLE TRIGGER ledger_no_truncate")
+    reset_database()
 
     n = args.events
     root = get_user_model().objects.create_superuser("root", password=None)
