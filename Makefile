@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint worker messages clean
+.PHONY: run test install lint worker prod messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ worker: install
 	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}" \
 	  $(VENV)/bin/celery -A council worker --beat --loglevel=INFO \
 	  --schedule "$${TMPDIR:-/tmp}/quorum-beat-schedule"
+
+## make prod: the production-like stack (gunicorn + worker + beat, Procfile) on local
+## PostgreSQL and Redis. Needs DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and
+## CELERY_BROKER_URL in the environment (README, "Running it for real").
+prod: install
+	$(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/honcho start
 
 lint: install
 	$(PY) -m ruff check .

@@ -4,10 +4,11 @@ from django.urls import include, path
 
 from proposals import views as proposal_views
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("councils/<slug:slug>/", views.council_page, name="council"),
     path("councils/<slug:slug>/meetings/", views.meeting_create, name="meeting-create"),
     path("councils/<slug:slug>/decisions/", proposal_views.register, name="register"),

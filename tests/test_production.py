@@ -1,0 +1,138 @@
+"""The production-like configuration: deploy checks, health, gunicorn + WhiteNoise."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,quorum.example",
+        **extra,
+    )
+    return env
+
+
+def test_the_deploy_check_is_clean_with_production_settings() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_healthz_reports_the_database(db: None) -> None:
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["ok"] is True and response.json()["database"] == "ok"
+
+
+def test_healthz_is_503_when_the_broker_is_down(db: None, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    response = Client().get("/healthz")
+    assert response.status_code == 503 and response.json()["broker"].startswith("error")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_serves_the_site_with_static_files_and_https_headers(tmp_path: Path) -> None:
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = production_env(STATIC_ROOT=str(tmp_path / "static"))
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    else:
+        env.pop("DATABASE_URL", None)
+        env["SQLITE_PATH"] = str(db["NAME"])
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "council.wsgi",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(60):
+            try:
+                health = urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+        else:
+            pytest.fail("gunicorn did not answer")
+        assert health.status == 200
+        # Plain HTTP is redirected to HTTPS ...
+        request = urllib.request.Request(f"{base}/accounts/login/")
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            urllib.request.build_opener(NoRedirect).open(request, timeout=5)
+        assert redirect.value.code == 301
+        assert redirect.value.headers["Location"].startswith("https://")
+        # ... and, behind the TLS proxy, served with HSTS and framing denied.
+        request = urllib.request.Request(
+            f"{base}/accounts/login/", headers={"X-Forwarded-Proto": "https"}
+        )
+        page = urllib.request.urlopen(request, timeout=5)
+        assert page.status == 200
+        assert "max-age" in page.headers["Strict-Transport-Security"]
+        assert page.headers["X-Frame-Options"] == "DENY"
+        css = urllib.request.urlopen(
+            urllib.request.Request(
+                f"{base}/static/css/quorum.css", headers={"X-Forwarded-Proto": "https"}
+            ),
+            timeout=5,
+        )
+        assert css.status == 200 and b"--accent" in css.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
