@@ -94,14 +94,8 @@ def tally_data(proposal: Proposal) -> dict[str, Any]:
     if result is None:
         raise Conflict("The vote has not opened.", code=Code.VOTE_NOT_OPEN)
     closed = proposal.status == Proposal.Status.CLOSED
-    c = result.counts
     return {
-        "eligible": c.eligible,
-        "present": c.present,
-        "yes": c.yes,
-        "no": c.no,
-        "abstain": c.abstain,
-        "not_voted": c.not_voted,
+        **result.counts.as_dict(),
         "quorum": {"required": result.quorum.required, "met": result.quorum.met},
         "majority": {
             "basis": str(result.rules.basis),

@@ -152,6 +152,17 @@ class Counts:
     def not_voted(self) -> int:
         return self.present - self.yes - self.no - self.abstain
 
+    def as_dict(self) -> dict[str, int]:
+        """The six counts every result shows (spec: "What a result shows")."""
+        return {
+            "eligible": self.eligible,
+            "present": self.present,
+            "yes": self.yes,
+            "no": self.no,
+            "abstain": self.abstain,
+            "not_voted": self.not_voted,
+        }
+
     def total(self, basis: Basis) -> int:
         return {
             Basis.MEMBERS: self.eligible,
@@ -216,14 +227,8 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready record, enough to re-derive the outcome with this module."""
-        c = self.counts
         return {
-            "eligible": c.eligible,
-            "present": c.present,
-            "yes": c.yes,
-            "no": c.no,
-            "abstain": c.abstain,
-            "not_voted": c.not_voted,
+            **self.counts.as_dict(),
             "quorum": self.quorum.as_dict(),
             "majority": {"basis": str(self.rules.basis), **self.majority.as_dict()},
             "outcome": str(self.outcome),
