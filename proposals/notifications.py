@@ -60,6 +60,14 @@ def plan_result(proposal: Proposal) -> int:
     return _plan(proposal, Notification.Kind.RESULT, people)
 
 
+def plan_for_task(task_name: str, proposal_id: int) -> int:
+    """Plan the emails a notification task sends (``notify_vote_opened``,
+    ``notify_result``), so that they exist before the task is queued."""
+    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+    plans = {"notify_vote_opened": plan_vote_opened, "notify_result": plan_result}
+    return plans[task_name](proposal)
+
+
 def _message(note: Notification) -> tuple[str, str]:
     proposal = note.proposal
     council = proposal.meeting.council
