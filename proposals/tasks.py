@@ -2,7 +2,11 @@
 
 Scheduled by celery beat (``CELERY_BEAT_SCHEDULE`` in settings): closing votes whose
 deadline passed, and reminders before a deadline. Queued after commit by the services:
-the "vote opened" and "result" emails.
+the "vote opened" and "result" emails, whose rows the services already planned in their
+own transaction; planning again here is a no-op, kept for tasks queued before that.
+
+Late acks and idempotence make a lost worker harmless: a task whose worker died is
+redelivered (docs/deploy.md, "Faults") and sends only what is still unsent.
 """
 
 from __future__ import annotations
