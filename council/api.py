@@ -10,10 +10,10 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from members import permissions
 from members.models import MemberUnit, Role
 
-from . import services
+from . import security, services
 from .api_common import (
     ListReadCreateViewSet,
     RulesField,
@@ -42,10 +42,18 @@ from .models import Council, LedgerEvent, Meeting
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
+@throttle_classes([security.TokenRateThrottle])
 def obtain_token(request: Request) -> Response:
-    """Exchange a username and password for the caller's API token (400 if wrong)."""
+    """Exchange a username and password for the caller's API token (400 if wrong; 429
+    when this address asks too often or this username is locked out from it)."""
     serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
+    if not serializer.is_valid():
+        # Axes marks the request it refused (on DRF's Request, which the login passed on).
+        if getattr(request, "axes_locked_out", False):
+            raise exceptions.Throttled(
+                wait=security.lockout_seconds(), detail=security.lockout_message()
+            )
+        raise exceptions.ValidationError(serializer.errors)
     token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
     return Response({"token": token.key})
 

@@ -22,6 +22,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from members import permissions
 from members.models import Role
 
+from . import security
 from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .models import Council
 
@@ -36,7 +37,17 @@ class ListReadCreateViewSet(
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Service refusals become the contract's JSON errors; the rest is DRF's."""
+    """Service refusals become the contract's JSON errors; the rest is DRF's. Refusals
+    of who the caller is or what they may do (401, 403, 429) go to the security log."""
+    response = _error_response(exc, context)
+    if response is not None and response.status_code in (401, 403, 429):
+        request = context.get("request")
+        if request is not None:
+            security.log_event(f"api_refused_{response.status_code}", request)
+    return response
+
+
+def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Invalid):
         return Response(exc.errors, status=400)
     if isinstance(exc, Conflict):

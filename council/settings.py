@@ -9,6 +9,7 @@ instead of being silently replaced by a default.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +65,84 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "DENY"
 
+# --- Security (docs/security.md) ------------------------------------------------------
+# Content-Security-Policy: everything from this site only, no inline script or style, no
+# framing. htmx's own indicator <style> is switched off in base.html's htmx-config.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Swagger UI's stylesheet draws its icons as data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as ``60/minute`` (DRF's notation: per second, minute, hour, day)."""
+    raw = (os.environ.get(name) or default).strip()
+    count, _slash, period = raw.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period[:1] in {"s", "m", "h", "d"}):
+        raise ImproperlyConfigured(f"{name} must look like 60/minute, not {raw!r}")
+    return raw
+
+
+# How many proxies append to X-Forwarded-For in front of the site (1 behind the usual TLS
+# proxy). 0 trusts no such header: a client could otherwise pick any address it likes
+# and escape the lockout and the rate limits.
+QUORUM_PROXY_COUNT = env_int("QUORUM_PROXY_COUNT", 0)
+
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures, that username *from
+# that address* is refused for the cool-off. Locking the username alone would let anyone
+# lock every member out; the address alone would lock out a whole office behind one NAT.
+AUTHENTICATION_BACKENDS = [
+    "council.security.SignInGuard",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("QUORUM_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("QUORUM_SIGNIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A locked-out pair's further attempts are refused without extending the cool-off.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "council.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "council.security.lockout_response"
+# Successful sign-ins are not worth a row each; failures are (the admin lists them).
+AXES_DISABLE_ACCESS_LOG = True
+
+# Rate limits count in this cache: set CACHE_URL (redis://…) in production so that every
+# web process shares the counts; the default is each process's own memory.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("CACHE_URL must be a redis:// URL")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -76,6 +155,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "csp",
     "council",
     "members",
     "proposals",
@@ -83,6 +164,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +173,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: it turns a locked-out sign-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -233,6 +317,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Rate limits (council/security.py): tokens per client address, ballots per person.
+    # The throttles name their own scope; the benchmark raises QUORUM_RATE_BALLOT.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_rate("QUORUM_RATE_TOKEN", "10/minute"),
+        "ballot": env_rate("QUORUM_RATE_BALLOT", "60/minute"),
+    },
+    "NUM_PROXIES": QUORUM_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quorum API",
@@ -261,5 +352,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         "quorum": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        # Failed sign-ins, lockouts, refusals (401, 403, 429): one line each, to stderr
+        # through "quorum"'s handler, whatever LOG_LEVEL says.
+        "quorum.security": {"level": "INFO"},
+        # Django's own: CSRF failures, suspicious hosts and operations.
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from members import permissions
 
+from . import security
 from .errors import Forbidden, Invalid, NotFound, ServiceError
 
 M = TypeVar("M", bound=Model)
@@ -38,6 +39,7 @@ def visible(
 
 def refused(request: HttpRequest, error: ServiceError) -> HttpResponse:
     """A clear page for a refusal that a redirect would hide (403)."""
+    security.log_event(f"page_refused_{error.status}", request)
     return render(request, "refused.html", {"message": error.message}, status=error.status)
 
 

@@ -23,6 +23,7 @@ from council.api_common import (
 )
 from council.errors import Code, Conflict
 from council.models import Meeting
+from council.security import BallotRateThrottle
 from members.models import MemberUnit
 
 from . import explain, exports, services, tally
@@ -183,7 +184,12 @@ class ProposalViewSet(ListReadCreateViewSet):
         return self.get_paginated_response(BallotSerializer(page, many=True).data)
 
     @extend_schema(request=BallotInSerializer, responses=BallotSerializer)
-    @action(detail=True, methods=["put"], url_path=r"ballots/(?P<unit_id>\d+)")
+    @action(
+        detail=True,
+        methods=["put"],
+        url_path=r"ballots/(?P<unit_id>\d+)",
+        throttle_classes=[BallotRateThrottle],
+    )
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         proposal = self.get_object()
         council_id = proposal.meeting.council_id

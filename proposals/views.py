@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from council.errors import Forbidden, Invalid
 from council.models import Meeting
+from council.security import BallotRateThrottle, page_throttled
 from council.web import act, refused, visible
 from members.models import MemberUnit
 
@@ -186,6 +187,9 @@ def proposal_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ballot(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
     """Record (or replace) a unit's ballot; for the secretary, a vote given in the room."""
+    too_many = page_throttled(request, BallotRateThrottle())
+    if too_many is not None:
+        return too_many
     proposal = _proposal(request, pk)
     unit = MemberUnit.objects.filter(pk=unit_id, council_id=proposal.meeting.council_id).first()
     done = _room(proposal, f"unit-{unit_id}")

@@ -1,0 +1,184 @@
+"""Defences against abuse: who the client is, sign-in lockout, rate limits, security log.
+
+- The client's address: ``REMOTE_ADDR``, or the address the trusted proxies saw when
+  ``QUORUM_PROXY_COUNT`` proxies stand in front of the site. One definition, used by the
+  sign-in lockout, the rate limits and the security log alike.
+- Sign-in lockout (django-axes): repeated failures lock the *username and address*
+  together, so an attacker can lock out only the pairs they try from their own address,
+  never a member who signs in from elsewhere.
+- Rate limits (DRF throttles): the token endpoint per address, ballot casting per person,
+  the same counter for the API and the ballot forms.
+- Security events go to the ``quorum.security`` logger, one line each, with the user,
+  the address and the path.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import ngettext
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+log = logging.getLogger("quorum.security")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address as the nearest trusted proxy saw it.
+
+    ``X-Forwarded-For`` is only believed behind a configured number of proxies: each
+    appends the address it received from, so with N proxies the client is the N-th entry
+    from the right. Entries further left are whatever the client chose to send.
+    """
+    proxies = settings.QUORUM_PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR", "")
+    if proxies <= 0:
+        return remote
+    chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    chain = [a for a in chain if a]
+    if not chain:
+        return remote
+    return chain[-min(proxies, len(chain))]
+
+
+def _who(request: Any) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return repr(user.get_username())
+    return "-"
+
+
+def log_event(event: str, request: Any, *, user: str | None = None, **details: Any) -> None:
+    """One line per security event; values are repr()-quoted so that a crafted username
+    or path cannot forge a line of its own."""
+    fields = " ".join(f"{k}={v!r}" for k, v in details.items())
+    log.warning(
+        "%s user=%s ip=%r path=%r%s",
+        event,
+        user if user is not None else _who(request),
+        client_ip(request),
+        request.path,
+        f" {fields}" if fields else "",
+    )
+
+
+# --- Sign-in lockout ----------------------------------------------------------------------
+
+
+class SignInGuard(AxesStandaloneBackend):
+    """Axes' lockout check, first in ``AUTHENTICATION_BACKENDS``.
+
+    Without a request there is no client to lock out: that is server-side code (a
+    management command, the shell), so the check steps aside and the next backend
+    decides. Every sign-in from the network (login page, token endpoint, admin) passes
+    its request.
+    """
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def lockout_seconds() -> int:
+    cool_off = get_cool_off()
+    return int(cool_off.total_seconds()) if cool_off else 0
+
+
+def lockout_message() -> str:
+    minutes = max(1, math.ceil(lockout_seconds() / 60))
+    return ngettext(
+        "Too many failed sign-ins for this account from your address. "
+        "Try again in %(minutes)d minute.",
+        "Too many failed sign-ins for this account from your address. "
+        "Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: Any
+) -> HttpResponse:
+    """Axes' answer to a locked-out sign-in: 429 with Retry-After, as a page or JSON."""
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": lockout_message()}, status=429)
+    else:
+        response = render(request, "refused.html", {"message": lockout_message()}, status=429)
+    response["Retry-After"] = str(lockout_seconds())
+    return response
+
+
+@receiver(user_login_failed, dispatch_uid="quorum.security.sign_in_failed")
+def _sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any
+) -> None:
+    if request is None:
+        return
+    log_event("sign_in_failed", request, user=repr(credentials.get("username", "")))
+    if getattr(request, "axes_locked_out", False):
+        log_event("sign_in_locked_out", request, user=repr(credentials.get("username", "")))
+
+
+# --- Rate limits --------------------------------------------------------------------------
+
+
+class _Throttle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        # Read at each request, not at import: the rates come from the environment and
+        # tests change them.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class TokenRateThrottle(_Throttle):
+    """Token requests per client address: a password sprayer tries many usernames from
+    one address, which the per-(username, address) lockout alone would not slow down."""
+
+    scope = "token"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+
+class BallotRateThrottle(_Throttle):
+    """Ballots cast per person, through the API and the ballot forms together."""
+
+    scope = "ballot"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        ident = request.user.pk if request.user.is_authenticated else client_ip(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def wait_message(seconds: float | None) -> str:
+    wait = max(1, math.ceil(seconds or 1))
+    return ngettext(
+        "Too many requests. Try again in %(seconds)d second.",
+        "Too many requests. Try again in %(seconds)d seconds.",
+        wait,
+    ) % {"seconds": wait}
+
+
+def page_throttled(request: HttpRequest, throttle: SimpleRateThrottle) -> HttpResponse | None:
+    """For a page's form: None if the request may go on, else the 429 page (Retry-After)."""
+    if throttle.allow_request(request, None):
+        return None
+    wait = throttle.wait()
+    log_event("rate_limited", request, scope=getattr(throttle, "scope", ""))
+    response = render(request, "refused.html", {"message": wait_message(wait)}, status=429)
+    response["Retry-After"] = str(max(1, math.ceil(wait or 1)))
+    return response
