@@ -24,6 +24,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.utils import translation
 
 from council.middleware import DatabaseUnavailableMiddleware
 
@@ -62,6 +63,15 @@ def test_a_lost_database_is_a_short_page_elsewhere() -> None:
     )
     assert response is not None and response.status_code == 503
     assert response["Retry-After"] == "5" and b"<h1>" in response.content
+
+
+def test_the_page_speaks_the_readers_language() -> None:
+    middleware = DatabaseUnavailableMiddleware(lambda request: HttpResponse())
+    with translation.override("zh-hans"):
+        response = middleware.process_exception(
+            RequestFactory().get("/"), OperationalError("connection refused")
+        )
+    assert response is not None and "数据库暂时不可用" in response.content.decode()
 
 
 def test_other_errors_are_left_alone() -> None:
