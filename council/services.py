@@ -12,7 +12,7 @@ import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -266,6 +266,29 @@ def present_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
     return Attendance.objects.filter(
         meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True
     ).first()
+
+
+def hold_presence(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
+    """The unit's current stay, share-locked until the transaction ends (None if absent).
+
+    A check-out of the unit then waits for the caller to commit. PostgreSQL re-checks
+    ``checked_out_at IS NULL`` after waiting for a concurrent check-out, so a stay that
+    ended meanwhile is not returned.
+    """
+    if connection.vendor != "postgresql":
+        return (
+            Attendance.objects.select_for_update()
+            .filter(meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True)
+            .first()
+        )
+    stays = list(
+        Attendance.objects.raw(
+            "SELECT * FROM council_attendance WHERE meeting_id = %s AND unit_id = %s"
+            " AND checked_out_at IS NULL FOR SHARE",
+            [meeting.pk, unit.pk],
+        )
+    )
+    return stays[0] if stays else None
 
 
 def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple[Attendance, bool]:

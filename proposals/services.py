@@ -18,8 +18,8 @@ import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -27,10 +27,10 @@ from django.utils.translation import override
 from council import ledger
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
-from council.models import Attendance, Meeting
+from council.models import Meeting
 from council.services import (
+    hold_presence,
     log_arrival,
-    present_attendance,
     present_unit_ids,
     quorum,
     record_arrival,
@@ -45,11 +45,15 @@ Actor = AbstractBaseUser
 
 
 def _after_commit(task_name: str, proposal_id: int) -> None:
-    """Queue a notification task once the transaction commits (never for a rollback)."""
+    """Plan the notification emails in the caller's transaction, and queue the task that
+    sends them once it commits (never for a rollback)."""
     # Imported here: the tasks module calls back into these services.
-    from . import tasks
+    from . import notifications, tasks
 
     task = getattr(tasks, task_name)
+    # Planned with the change itself: if the broker cannot take the task at commit (down,
+    # or restarted empty), deliver_pending's sweep still finds the rows and sends each once.
+    notifications.plan_for_task(task_name, proposal_id)
     # robust: a broker or mail failure must not turn a committed change into an error.
     transaction.on_commit(lambda: task.delay(proposal_id), robust=True)
 
@@ -308,7 +312,14 @@ def _require_open(proposal: Proposal, now: datetime.datetime) -> None:
 
 
 @transaction.atomic
-def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: str) -> Ballot:
+def cast_ballot(
+    *,
+    actor: Actor,
+    proposal: Proposal,
+    unit: MemberUnit,
+    choice: str,
+    allowed: permissions.Access | None = None,
+) -> Ballot:
     """Cast or replace ``unit``'s single ballot on an open vote.
 
     A delegate casts for their own unit; a secretary records a vote given in the room
@@ -316,9 +327,18 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
     ``vote_closed``, ``not_eligible`` (not in the meeting's snapshot) or, in person,
     ``unit_not_present``; online and hybrid, casting checks the unit in. The latest
     ballot counts; the ledger keeps every one.
+
+    ``allowed`` is the actor's access to the council when the caller (a view) has just
+    read it for this request; otherwise it is read here.
+
+    Every ballot of a vote passes through here, so the path is kept to a few statements:
+    the meeting and the proposal (with the unit's eligibility) are read under their share
+    locks, the present stay under its own, the ballot row is locked or inserted without a
+    savepoint, and the ledger append is two statements.
     """
     council_id = _council_id(proposal)
-    allowed = permissions.access(actor, council_id)
+    if allowed is None:
+        allowed = permissions.access(actor, council_id)
     allowed.require_view()
     if unit.council_id != council_id:
         raise NotFound(_("No such unit in this council."))
@@ -332,22 +352,18 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
         raise Invalid({"choice": [_("Choose yes, no or abstain.")]})
 
     meeting = lock(Meeting, proposal.meeting_id, shared=True)
-    proposal = lock(Proposal, proposal.pk, shared=True)
+    proposal, eligible = _lock_vote(proposal.pk, unit.pk)
     proposal.meeting = meeting
     now = timezone.now()
     _require_open(proposal, now)
-    if not meeting.eligible_units.filter(pk=unit.pk).exists():
+    if not eligible:
         raise Conflict(
             _("This unit is not eligible to vote in this meeting."), code=Code.NOT_ELIGIBLE
         )
     arrival = None
-    stay = present_attendance(meeting, unit)
-    if stay is not None:
-        # Hold the stay: a check-out of this unit now waits for this cast to commit, so
-        # the ledger never shows a ballot after the unit left.
-        stay = lock(Attendance, stay.pk, shared=True)
-        if stay.checked_out_at is not None:
-            stay = None
+    # Hold the stay: a check-out of this unit now waits for this cast to commit, so the
+    # ledger never shows a ballot after the unit left.
+    stay = hold_presence(meeting, unit)
     if stay is None:
         # Online and hybrid, a delegate's cast checks their unit in; nobody else's does
         # (a secretary records ballots only for units present).
@@ -378,6 +394,32 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, unit: MemberUnit, choice: s
     return ballot
 
 
+def _lock_vote(proposal_id: int, unit_id: int) -> tuple[Proposal, bool]:
+    """Share-lock the proposal (after its meeting: the global lock order) and say, in the
+    same statement, whether the unit is in the meeting's snapshot."""
+    eligible = Meeting.eligible_units.through.objects.filter(
+        meeting_id=OuterRef("meeting_id"), memberunit_id=unit_id
+    )
+    if connection.vendor != "postgresql":
+        proposal = (
+            Proposal.objects.select_for_update()
+            .annotate(unit_eligible=Exists(eligible))
+            .get(pk=proposal_id)
+        )
+        return proposal, proposal.unit_eligible
+    rows = list(
+        Proposal.objects.raw(
+            "SELECT *, EXISTS (SELECT 1 FROM council_meeting_eligible_units e"
+            " WHERE e.meeting_id = proposals_proposal.meeting_id AND e.memberunit_id = %s)"
+            " AS unit_eligible FROM proposals_proposal WHERE id = %s FOR SHARE",
+            [unit_id, proposal_id],
+        )
+    )
+    if not rows:
+        raise Proposal.DoesNotExist(f"Proposal {proposal_id} does not exist")
+    return rows[0], rows[0].unit_eligible
+
+
 def _store_ballot(
     proposal: Proposal,
     unit: MemberUnit,
@@ -389,7 +431,8 @@ def _store_ballot(
     """Insert or replace the unit's ballot row; return it with the replaced choice.
 
     Locking the existing row serialises two casts of one unit; when there is no row yet,
-    the unique constraint decides which insert wins, and the loser replaces it instead.
+    the unique constraint decides which insert wins (``ON CONFLICT DO NOTHING``: no
+    savepoint, no error), and the loser replaces the winner's ballot instead.
     """
     fields = {
         "choice": choice,
@@ -411,11 +454,26 @@ def _store_ballot(
                 setattr(ballot, name, value)
             ballot.save(update_fields=list(fields))
             return ballot, previous
-        try:
-            with transaction.atomic():
-                return Ballot.objects.create(proposal=proposal, unit=unit, **fields), None
-        except IntegrityError:
-            continue  # a concurrent first cast of the same unit committed: replace it
+        ballot = Ballot(proposal=proposal, unit=unit, **fields)
+        if connection.vendor != "postgresql":
+            # SQLite runs one write transaction at a time: no concurrent first cast.
+            ballot.save(force_insert=True)
+            return ballot, None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO proposals_ballot"
+                " (proposal_id, unit_id, choice, cast_by_id, cast_at, recorded_by_secretary)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (proposal_id, unit_id) DO NOTHING RETURNING id",
+                [proposal.pk, unit.pk, choice, actor.pk, now, recorded_by_secretary],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            ballot.pk = row[0]
+            ballot._state.adding = False
+            ballot._state.db = connection.alias
+            return ballot, None
+        # A concurrent first cast of the same unit committed first: replace its ballot.
     raise RuntimeError("unreachable: the competing ballot must exist after the conflict")
 
 

@@ -6,6 +6,7 @@ The personas themselves live in ``tests/personas.py``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,17 @@ from .personas import World, build_world, new_meeting, open_proposal
 
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_counts() -> Iterator[None]:
+    # Rate-limit counts live in the cache, which outlives each test's transaction: without
+    # this, ids reused across tests (SQLite) would inherit another test's count.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
