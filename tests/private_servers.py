@@ -259,6 +259,13 @@ class Site:
             stderr=subprocess.STDOUT,
         )
         self.log = log
+        try:
+            self._wait_until_it_answers()
+        except BaseException:
+            self.stop()  # never leave a server behind a failed start
+            raise
+
+    def _wait_until_it_answers(self) -> None:
         for _ in range(120):
             try:
                 urllib.request.urlopen(f"{self.base}/healthz", timeout=10)
@@ -266,9 +273,9 @@ class Site:
             except urllib.error.HTTPError:
                 return  # it answers (503 when the broker is down on purpose)
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert self.process.poll() is None, log.read_text()
+                assert self.process.poll() is None, self.log.read_text()
                 time.sleep(0.25)
-        raise AssertionError("gunicorn did not answer: " + log.read_text())
+        raise AssertionError("gunicorn did not answer: " + self.log.read_text())
 
     def request(
         self, method: str, path: str, body: bytes | None = None, token: str | None = None
