@@ -30,6 +30,7 @@ from .api_common import (
     require_manage,
     scope,
 )
+from .api_fields import StrictBooleanField, StrictModelSerializer
 from .models import Council, LedgerEvent, Meeting
 
 # --- Authentication and identity ----------------------------------------------------------
@@ -84,7 +85,7 @@ def me(request: Request) -> Response:
 # --- Councils ---------------------------------------------------------------------------
 
 
-class CouncilSerializer(serializers.ModelSerializer):
+class CouncilSerializer(StrictModelSerializer):
     rules = RulesField(source="*", required=False)
 
     class Meta:
@@ -118,7 +119,7 @@ class CouncilViewSet(ListReadCreateViewSet):
 # --- Meetings and attendance --------------------------------------------------------------
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class MeetingSerializer(StrictModelSerializer):
     class Meta:
         model = Meeting
         fields = [
@@ -152,7 +153,7 @@ def quorum_data(meeting: Meeting) -> dict[str, Any]:
 
 
 class AttendanceInSerializer(serializers.Serializer):
-    present = serializers.BooleanField()
+    present = StrictBooleanField()
 
 
 class AttendanceOutSerializer(serializers.Serializer):

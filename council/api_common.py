@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.request import Request
@@ -120,10 +121,10 @@ def referenced(model: type[Model], request: Request, field: str, council_of: Any
     raw = request.data.get(field) if hasattr(request.data, "get") else None
     if raw is None or raw == "":
         raise exceptions.ValidationError({field: ["This field is required."]})
-    try:
-        pk = int(raw)
-    except (TypeError, ValueError):
-        raise exceptions.ValidationError({field: ["A valid id is required."]}) from None
+    # A JSON integer, as the schema says: not "3", 3.0 or true (a Python int).
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise exceptions.ValidationError({field: ["A valid id is required."]})
+    pk = raw
     obj = model._default_manager.filter(pk=pk).first()
     if obj is None or not permissions.access(request.user, council_of(obj)).can_view:
         raise Http404
@@ -174,6 +175,9 @@ def api_server_error(request: HttpRequest) -> Any:
     return server_error(request)
 
 
+# It writes nothing, and an unknown path must answer its JSON 404 to any method: the CSRF
+# check would otherwise answer an unknown API path's POST with an HTML 403.
+@csrf_exempt
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
     """404 for unknown paths: JSON under /api/, the normal page elsewhere."""
     if request.path.startswith("/api/"):

@@ -3,10 +3,30 @@
 Its own module: DRF imports it while loading its settings, before the views exist.
 """
 
-from rest_framework import pagination
+from typing import Any
+
+from rest_framework import exceptions, pagination
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Any) -> int:
+        # DRF quietly falls back to the default on a malformed size; a client that asked
+        # for something else should hear that it was not understood (400).
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["A page size is a whole number from 1."]}
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,13 +16,14 @@ from council.api_common import (
     scope,
     visible_council_ids,
 )
+from council.api_fields import StrictCharField, StrictModelSerializer
 from council.models import Council
 
 from . import permissions, services
 from .models import MemberUnit, Role
 
 
-class UnitSerializer(serializers.ModelSerializer):
+class UnitSerializer(StrictModelSerializer):
     class Meta:
         model = MemberUnit
         fields = ["id", "council", "name", "short_name", "voting", "label", "joined_on", "left_on"]
@@ -48,8 +49,8 @@ class UnitViewSet(ListReadCreateViewSet):
         return Response(self.get_serializer(unit).data, status=201)
 
 
-class RoleSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", max_length=150)
+class RoleSerializer(StrictModelSerializer):
+    username = StrictCharField(source="user.username", max_length=150)
 
     class Meta:
         model = Role

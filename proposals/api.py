@@ -21,6 +21,7 @@ from council.api_common import (
     require_manage,
     scope,
 )
+from council.api_fields import StrictModelSerializer
 from council.errors import Code, Conflict
 from council.models import Meeting
 from council.security import BallotRateThrottle
@@ -30,7 +31,7 @@ from . import explain, exports, services, tally
 from .models import Ballot, Proposal
 
 
-class ProposalSerializer(serializers.ModelSerializer):
+class ProposalSerializer(StrictModelSerializer):
     class Meta:
         model = Proposal
         fields = [
@@ -221,9 +222,22 @@ def parse_moment(text: str) -> datetime.datetime | None:
             moment = datetime.datetime.combine(day, datetime.time()) if day else None
     except ValueError:
         return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.UTC)
+    # In UTC: PostgreSQL refuses an offset beyond 15:59 that Python accepts (a 500 the
+    # API fuzzing found); a moment that leaves the calendar in UTC is no moment.
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        return None
+
+
+# What parse_moment() accepts, for the schema.
+MOMENT = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]
+}
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -256,6 +270,22 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """
 
     serializer_class = DecisionSerializer
+    # The downloads' shapes, for the schema (council/api_schema.py).
+    schema_downloads = {
+        "text/csv": {"type": "string"},
+        "application/json": {
+            "type": "object",
+            "description": "The verifiable export (proposals/verify_export.py checks it).",
+            "properties": {
+                "format": {"type": "string"},
+                "generated_at": {"type": "string"},
+                "filter": {"type": "object"},
+                "decisions": {"type": "array", "items": {"type": "object"}},
+                "councils": {"type": "array", "items": {"type": "object"}},
+            },
+            "required": ["format", "generated_at", "decisions", "councils"],
+        },
+    }
 
     def get_queryset(self) -> Any:
         queryset = (
@@ -265,19 +295,20 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         queryset = scope(queryset, self.request, "meeting__council")
         params = self.request.query_params
-        if params.get("outcome"):
+        # An empty filter is as malformed as any other value (the page sends none).
+        if "outcome" in params:
             if params["outcome"] not in Proposal.Outcome.values:
                 raise exceptions.ValidationError({"outcome": ["Unknown outcome."]})
             queryset = queryset.filter(outcome=params["outcome"])
-        if params.get("proposer_unit"):
-            if not params["proposer_unit"].isdigit():
+        if "proposer_unit" in params:
+            if not params["proposer_unit"].isdigit() or int(params["proposer_unit"]) < 1:
                 raise exceptions.ValidationError({"proposer_unit": ["A unit id is a number."]})
             queryset = queryset.filter(proposer_unit_id=int(params["proposer_unit"]))
         for name, lookup in (
             ("closed_after", "closed_at__gte"),
             ("closed_before", "closed_at__lt"),
         ):
-            if params.get(name):
+            if name in params:
                 moment = parse_moment(params[name])
                 if moment is None:
                     raise exceptions.ValidationError(
@@ -290,9 +321,9 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         parameters=[
             OpenApiParameter("format", str, enum=["csv", "json"], required=False),
             OpenApiParameter("outcome", str, enum=Proposal.Outcome.values, required=False),
-            OpenApiParameter("proposer_unit", int, required=False),
-            OpenApiParameter("closed_after", str, required=False),
-            OpenApiParameter("closed_before", str, required=False),
+            OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
+            OpenApiParameter("closed_after", MOMENT, required=False),
+            OpenApiParameter("closed_before", MOMENT, required=False),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
