@@ -173,6 +173,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Faults (issue 7): a lost database connection answers 503 with Retry-After.
+    "council.middleware.DatabaseUnavailableMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -207,7 +209,11 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+        # Faults (issue 7): health checks replace a persistent connection that died while
+        # idle (a database restart or failover), so the site recovers without a restart.
+        DATABASES = {
+            "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        }
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 else:
@@ -293,6 +299,26 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 QUORUM_REMINDER_BEFORE_SECONDS = env_seconds("QUORUM_REMINDER_BEFORE_SECONDS", 3600)
+
+# Faults (issue 7, docs/deploy.md). A worker that dies mid-task gets its task back: late
+# acks redeliver it after the visibility timeout (longer than any task or retry countdown),
+# and a pool process that dies rejects it back to the queue; the tasks are idempotent. A
+# broker that is down delays a request by a few seconds at most, never fails it: the
+# emails are already rows in the database, which deliver_pending sends once it is back.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_seconds("QUORUM_BROKER_VISIBILITY_TIMEOUT", 3600),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -428,53 +428,59 @@ def _store_ballot(
     now: datetime.datetime,
     recorded_by_secretary: bool,
 ) -> tuple[Ballot, str | None]:
-    """Insert or replace the unit's ballot row; return it with the replaced choice.
-
-    Locking the existing row serialises two casts of one unit; when there is no row yet,
-    the unique constraint decides which insert wins (``ON CONFLICT DO NOTHING``: no
-    savepoint, no error), and the loser replaces the winner's ballot instead.
-    """
-    fields = {
-        "choice": choice,
-        "cast_by": actor,
-        "cast_at": now,
-        "recorded_by_secretary": recorded_by_secretary,
-    }
-    for _attempt in range(2):
-        # of=self: lock the ballot row only, never rows of joined tables.
-        ballot = (
-            Ballot.objects.select_for_update(of=("self",), no_key=True)
-            .filter(proposal_id=proposal.pk, unit_id=unit.pk)
-            .order_by()
-            .first()
-        )
-        if ballot is not None:
-            previous = ballot.choice
-            for name, value in fields.items():
-                setattr(ballot, name, value)
-            ballot.save(update_fields=list(fields))
+    """Insert or replace the unit's ballot row; return it with the replaced choice."""
+    ballot = Ballot(
+        proposal=proposal,
+        unit=unit,
+        choice=choice,
+        cast_by=actor,
+        cast_at=now,
+        recorded_by_secretary=recorded_by_secretary,
+    )
+    if connection.vendor != "postgresql":
+        # SQLite runs one write transaction at a time: nobody races this read.
+        existing = Ballot.objects.filter(proposal_id=proposal.pk, unit_id=unit.pk).first()
+        if existing is not None:
+            ballot.pk, previous = existing.pk, existing.choice
+            ballot.save(force_update=True)
             return ballot, previous
-        ballot = Ballot(proposal=proposal, unit=unit, **fields)
-        if connection.vendor != "postgresql":
-            # SQLite runs one write transaction at a time: no concurrent first cast.
-            ballot.save(force_insert=True)
-            return ballot, None
-        with connection.cursor() as cursor:
+        ballot.save(force_insert=True)
+        return ballot, None
+    values = [choice, actor.pk, now, recorded_by_secretary]
+    with connection.cursor() as cursor:
+        for _attempt in range(2):
+            # A first ballot is one statement: in a burst nearly every cast is a first one.
+            # The unique constraint arbitrates two first casts of one unit (no savepoint:
+            # DO NOTHING raises nothing).
             cursor.execute(
                 "INSERT INTO proposals_ballot"
                 " (proposal_id, unit_id, choice, cast_by_id, cast_at, recorded_by_secretary)"
                 " VALUES (%s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (proposal_id, unit_id) DO NOTHING RETURNING id",
-                [proposal.pk, unit.pk, choice, actor.pk, now, recorded_by_secretary],
+                [proposal.pk, unit.pk, *values],
             )
             row = cursor.fetchone()
-        if row is not None:
+            previous = None
+            if row is None:
+                # Replace: the row lock serialises two casts of one unit, and the old
+                # choice is read under it, in the same statement.
+                cursor.execute(
+                    "UPDATE proposals_ballot AS b SET choice = %s, cast_by_id = %s,"
+                    " cast_at = %s, recorded_by_secretary = %s"
+                    " FROM (SELECT id, choice FROM proposals_ballot"
+                    "  WHERE proposal_id = %s AND unit_id = %s FOR NO KEY UPDATE) AS old"
+                    " WHERE b.id = old.id RETURNING b.id, old.choice",
+                    [*values, proposal.pk, unit.pk],
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    continue  # cannot happen: ballots are never deleted; retry anyway
+                previous = row[1]
             ballot.pk = row[0]
             ballot._state.adding = False
             ballot._state.db = connection.alias
-            return ballot, None
-        # A concurrent first cast of the same unit committed first: replace its ballot.
-    raise RuntimeError("unreachable: the competing ballot must exist after the conflict")
+            return ballot, previous
+    raise RuntimeError("unreachable: the unit's ballot exists after the conflict")
 
 
 @transaction.atomic
