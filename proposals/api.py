@@ -192,12 +192,20 @@ class ProposalViewSet(ListReadCreateViewSet):
         throttle_classes=[BallotRateThrottle],
     )
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
-        proposal = self.get_object()
+        # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
+        # (404) — the same answer get_object() gives, without building the scoped queryset.
+        proposal = (
+            Proposal.objects.select_related("meeting").filter(pk=int(pk)).first()
+            if pk.isdigit()
+            else None
+        )
+        if proposal is None:
+            raise Http404
         council_id = proposal.meeting.council_id
+        access = access_for(request, council_id)
         unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=council_id).first()
         if unit is None:
             raise Http404
-        access = access_for(request, council_id)
         if not (access.represents(unit) or access.can_manage):
             raise exceptions.PermissionDenied(
                 "You may cast a ballot only for the unit you represent."
@@ -205,7 +213,11 @@ class ProposalViewSet(ListReadCreateViewSet):
         body = BallotInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ballot = services.cast_ballot(
-            actor=request.user, proposal=proposal, unit=unit, choice=body.validated_data["choice"]
+            actor=request.user,
+            proposal=proposal,
+            unit=unit,
+            choice=body.validated_data["choice"],
+            allowed=access,  # read just above for this request: no second query
         )
         return Response(BallotSerializer(ballot).data)
 
