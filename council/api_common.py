@@ -175,6 +175,16 @@ def api_server_error(request: HttpRequest) -> Any:
     return server_error(request)
 
 
+def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """400 raised before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a malformed
+    request): JSON under /api/, the normal page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exception or "") or "Bad request."}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
 # It writes nothing, and an unknown path must answer its JSON 404 to any method: the CSRF
 # check would otherwise answer an unknown API path's POST with an HTML 403.
 @csrf_exempt

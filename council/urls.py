@@ -37,5 +37,6 @@ urlpatterns = [
     path("api/", include("council.api_urls")),
 ]
 
+handler400 = "council.api_common.api_bad_request"
 handler404 = "council.api_common.api_not_found"
 handler500 = "council.api_common.api_server_error"
