@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 
 from council.models import Meeting
@@ -66,12 +66,27 @@ def plan_result(proposal: Proposal) -> int:
     return _plan(proposal, Notification.Kind.RESULT, people)
 
 
-def plan_for_task(task_name: str, proposal_id: int) -> int:
-    """Plan the emails a notification task sends (``notify_vote_opened``,
-    ``notify_result``), so that they exist before the task is queued."""
-    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
-    plans = {"notify_vote_opened": plan_vote_opened, "notify_result": plan_result}
-    return plans[task_name](proposal)
+def unplanned() -> list[tuple[int, str]]:
+    """(proposal, kind) of votes whose emails were never planned: open votes without
+    their "vote opened" emails, closed votes without their result. Their task could not
+    be queued (the broker was down) or was lost with the broker's memory; the vote's
+    state says the emails are due. A vote that closed meanwhile gets no opening email."""
+
+    def missing(kind: str) -> Any:
+        return ~Exists(Notification.objects.filter(proposal=OuterRef("pk"), kind=kind))
+
+    opened = Proposal.objects.filter(
+        missing(Notification.Kind.VOTE_OPENED), status=Proposal.Status.OPEN
+    ).values_list("pk", flat=True)
+    closed = Proposal.objects.filter(
+        missing(Notification.Kind.RESULT), status=Proposal.Status.CLOSED
+    ).values_list("pk", flat=True)
+    return [(pk, Notification.Kind.VOTE_OPENED) for pk in opened] + [
+        (pk, Notification.Kind.RESULT) for pk in closed
+    ]
+
+
+PLANS = {Notification.Kind.VOTE_OPENED: plan_vote_opened, Notification.Kind.RESULT: plan_result}
 
 
 def _message(note: Notification) -> tuple[str, str]:

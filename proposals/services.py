@@ -45,15 +45,17 @@ Actor = AbstractBaseUser
 
 
 def _after_commit(task_name: str, proposal_id: int) -> None:
-    """Plan the notification emails in the caller's transaction, and queue the task that
-    sends them once it commits (never for a rollback)."""
+    """Queue a notification task once the transaction commits (never for a rollback).
+
+    Nothing is planned here: the vote's new state is itself the durable record that its
+    emails are due. If the broker cannot take the task, ``deliver_pending``'s sweep finds
+    the open or closed vote without planned emails and sends them — so a close stays a
+    handful of statements however many people the council has.
+    """
     # Imported here: the tasks module calls back into these services.
-    from . import notifications, tasks
+    from . import tasks
 
     task = getattr(tasks, task_name)
-    # Planned with the change itself: if the broker cannot take the task at commit (down,
-    # or restarted empty), deliver_pending's sweep still finds the rows and sends each once.
-    notifications.plan_for_task(task_name, proposal_id)
     # robust: a broker or mail failure must not turn a committed change into an error.
     transaction.on_commit(lambda: task.delay(proposal_id), robust=True)
 

@@ -2,8 +2,9 @@
 
 Scheduled by celery beat (``CELERY_BEAT_SCHEDULE`` in settings): closing votes whose
 deadline passed, and reminders before a deadline. Queued after commit by the services:
-the "vote opened" and "result" emails, whose rows the services already planned in their
-own transaction; planning again here is a no-op, kept for tasks queued before that.
+the "vote opened" and "result" emails. Each task plans its emails (one row per person,
+idempotent) and sends what is unsent. If a task could never be queued (the broker was
+down), ``deliver_pending`` finds the vote without planned emails and does the same.
 
 Late acks and idempotence make a lost worker harmless: a task whose worker died is
 redelivered (docs/deploy.md, "Faults") and sends only what is still unsent.
@@ -53,6 +54,8 @@ RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
 @shared_task(**RETRY)
 def notify_vote_opened(proposal_id: int) -> int:
     proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+    if proposal.status != Proposal.Status.OPEN:
+        return 0  # closed before the task ran (a queue backlog): no opening to announce
     notifications.plan_vote_opened(proposal)
     return notifications.deliver(proposal_id, Notification.Kind.VOTE_OPENED)
 
@@ -66,8 +69,16 @@ def notify_result(proposal_id: int) -> int:
 
 @shared_task
 def deliver_pending() -> int:
-    """Send what an earlier task planned but could not send (a crash, a mail outage)."""
+    """Plan and send the emails of votes whose task never ran (the broker was down), and
+    send what an earlier task planned but could not send (a crash, a mail outage)."""
     sent = 0
+    for proposal_id, kind in notifications.unplanned():
+        try:
+            proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+            notifications.PLANS[kind](proposal)
+            sent += notifications.deliver(proposal_id, kind)
+        except Exception:
+            log.exception("planning of %s notifications for %s failed", kind, proposal_id)
     for proposal_id, kind in notifications.pending():
         try:
             sent += notifications.deliver(proposal_id, kind)

@@ -22,7 +22,7 @@ from .personas import build_world, check_in_units, new_meeting
 # reads the old choice under the row lock (1-2); the ledger head lock (1) and the event
 # insert with the head update in one statement (1). Inside a test's transaction the
 # service's own atomic block adds a savepoint and its release (2).
-BUDGET = {"first_cast": 9, "replace": 10, "close": 13}
+BUDGET = {"first_cast": 9, "replace": 10, "close": 11}
 
 
 def queries(call: Callable[[], Any]) -> int:
