@@ -60,6 +60,7 @@ SERVER_ENV = {
     "CELERY_BROKER_URL": BROKER,
     # Each delegate casts a handful of times per minute in the steady run: the rate
     # limits exist against abuse, not to shape this measurement.
+    "STATIC_ROOT": tempfile.mkdtemp(prefix="quorum-bench-static-"),
     "QUORUM_RATE_BALLOT": "1000000/minute",
     "QUORUM_RATE_TOKEN": "1000000/minute",
 }
@@ -430,17 +431,24 @@ def export_dataset(council: Any, target_ballots: int, state: dict[str, Any]) -> 
 
 
 def export_run(council_id: int, kind: str) -> dict[str, Any]:
-    """Stream one export to /dev/null in a fresh process: time, rows, peak memory."""
+    """Stream one export to /dev/null in a fresh process: time, rows, peak memory.
+
+    Peak memory is the process's VmHWM (its resident high-water mark), read from /proc:
+    ru_maxrss would carry over the forking parent's size across exec."""
     code = f"""
-import os, resource, sys, time, json
+import os, sys, time, json
 sys.path.insert(0, {str(ROOT)!r})
+def hwm_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 import django; django.setup()
 from proposals import exports
 from proposals.models import Proposal, Ballot
 decisions = Proposal.objects.filter(status="closed", meeting__council_id={council_id})
 rows = decisions.count() if {kind!r} == "csv" else Ballot.objects.filter(
     proposal__in=decisions).count()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = hwm_kb()
 begin = time.perf_counter()
 chunks = exports.csv_rows(decisions) if {kind!r} == "csv" else exports.json_export(
     decisions, councils=[{council_id}])
@@ -451,7 +459,7 @@ with open(os.devnull, "w") as out:
         out.write(chunk)
 took = time.perf_counter() - begin
 print(json.dumps({{"rows": rows, "seconds": took, "bytes": size,
-    "rss_before_kb": before, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+    "rss_before_kb": before, "peak_kb": hwm_kb()}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ

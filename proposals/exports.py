@@ -54,6 +54,21 @@ CSV_COLUMNS = [
 ]
 
 
+# The frozen result's fields behind the CSV's last ten columns, in their order.
+RESULT_COLUMNS = [
+    "eligible",
+    "present",
+    "yes",
+    "no",
+    "abstain",
+    "not_voted",
+    "majority__basis",
+    "readings__members",
+    "readings__present",
+    "readings__cast",
+]
+
+
 def spreadsheet_safe(value: Any) -> Any:
     """Neutralise a cell a spreadsheet would run as a formula (CSV injection)."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
@@ -73,7 +88,8 @@ def csv_rows(
     writer = csv.writer(buffer)
     yield "\ufeff"
     writer.writerow(CSV_COLUMNS)
-    # Plain tuples, not models: a register of a million ballots is streamed row by row.
+    # Plain tuples, not models, and only the result's counts, read out of the JSON by the
+    # database: a register of a million ballots is streamed row by row.
     rows = (
         queryset.order_by("closed_at", "id")
         .values_list(
@@ -84,11 +100,11 @@ def csv_rows(
             "proposer_unit_id",
             "outcome",
             "closed_at",
-            "result",
+            *(f"result__{key}" for key in RESULT_COLUMNS),
         )
         .iterator(chunk_size=2000)
     )
-    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, r in rows:
+    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, *counts in rows:
         writer.writerow(
             [
                 spreadsheet_safe(v)
@@ -100,16 +116,7 @@ def csv_rows(
                     proposer or "",
                     outcome,
                     closed_at.isoformat(),
-                    r["eligible"],
-                    r["present"],
-                    r["yes"],
-                    r["no"],
-                    r["abstain"],
-                    r["not_voted"],
-                    r["majority"]["basis"],
-                    r["readings"]["members"],
-                    r["readings"]["present"],
-                    r["readings"]["cast"],
+                    *counts,
                 )
             ]
         )
@@ -124,14 +131,10 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _decision(proposal: Proposal, eligible: list[int]) -> dict[str, Any]:
+def _decision(proposal: Proposal, eligible: list[int], ballots: list[str]) -> str:
+    """One decision as JSON text; ``ballots`` are its ballots, already JSON texts."""
     meeting = proposal.meeting
-    ballots = (
-        Ballot.objects.filter(proposal=proposal)
-        .order_by("unit_id")
-        .values_list("unit_id", "choice", "cast_by__username", "cast_at", "recorded_by_secretary")
-    )
-    return {
+    fields = {
         "id": proposal.pk,
         "council": meeting.council_id,
         "meeting": {
@@ -147,17 +150,34 @@ def _decision(proposal: Proposal, eligible: list[int]) -> dict[str, Any]:
         "rules": proposal.rules,
         "outcome": proposal.outcome,
         "result": proposal.result,
-        "ballots": [
-            {
-                "unit": unit,
-                "choice": choice,
-                "cast_by": cast_by,
-                "cast_at": ledger.format_time(cast_at),
-                "recorded_by_secretary": by_secretary,
-            }
-            for unit, choice, cast_by, cast_at, by_secretary in ballots
-        ],
     }
+    # Sorted keys put "ballots" first: open the object with it, then the other fields.
+    return '{"ballots": [' + ", ".join(ballots) + "], " + _dump(fields)[1:]
+
+
+_BALLOT = (
+    '{"unit": %d, "choice": "%s", "cast_by": %s, "cast_at": "%s", "recorded_by_secretary": %s}'
+)
+
+
+def _ballots(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, int, str]]:
+    """Every ballot of the decisions, as (closed_at, proposal, JSON text), in the decisions'
+    order: one streamed query instead of one per decision."""
+    rows = Ballot.objects.filter(proposal__in=queryset.order_by().values("pk")).order_by(
+        "proposal__closed_at", "proposal_id", "unit_id"
+    )
+    fields = ["proposal__closed_at", "proposal_id", "unit_id", "choice", "cast_by__username"]
+    if connection.vendor == "postgresql":
+        rows = rows.annotate(cast_at_text=_UtcText("cast_at")).values_list(
+            *fields, "cast_at_text", "recorded_by_secretary"
+        )
+    else:
+        rows = rows.values_list(*fields, "cast_at", "recorded_by_secretary")
+    for closed_at, proposal, unit, choice, by, at, by_secretary in rows.iterator(chunk_size=5000):
+        if not isinstance(at, str):
+            at = ledger.format_time(at)
+        text = _BALLOT % (unit, choice, _text(by), at, "true" if by_secretary else "false")
+        yield closed_at, proposal, text
 
 
 # The event as JSON text, assembled around the stored ``data`` (jsonb's own text, which
@@ -242,6 +262,8 @@ def json_export(
     )
     involved: set[int] = set(councils or [])
     snapshots: dict[int, list[int]] = {}
+    ballots = _ballots(queryset)
+    ballot = next(ballots, None)
     for i, proposal in enumerate(_decisions(queryset)):
         meeting_id = proposal.meeting_id
         if meeting_id not in snapshots:
@@ -249,7 +271,16 @@ def json_export(
                 proposal.meeting.eligible_units.values_list("pk", flat=True)
             )
         involved.add(proposal.meeting.council_id)
-        yield ("," if i else "") + _dump(_decision(proposal, snapshots[meeting_id]))
+        # The two streams walk the same order. A vote that closed between their two
+        # queries has ballots in the second only: they sort after, and are passed over.
+        key = (proposal.closed_at, proposal.pk)
+        while ballot is not None and (ballot[0], ballot[1]) < key:
+            ballot = next(ballots, None)
+        texts = []
+        while ballot is not None and ballot[1] == proposal.pk:
+            texts.append(ballot[2])
+            ballot = next(ballots, None)
+        yield ("," if i else "") + _decision(proposal, snapshots[meeting_id], texts)
         if on_decision:
             on_decision()
     yield '], "councils": ['

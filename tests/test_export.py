@@ -187,3 +187,16 @@ def test_the_csv_export_is_safe_and_readable(
     assert rows[1][3] == "'=cmd|' /C calc'!A0"
     assert rows[2][3] == "Charter in Chinese 中文"
     assert rows[1][5] == "rejected" and rows[2][5] == "passed"
+    # The counts are read out of each frozen result by the database: they must be its own.
+    header = rows[0]
+    for row in rows[1:]:
+        result = Proposal.objects.get(pk=int(row[0])).result
+        cells = dict(zip(header, row, strict=True))
+        assert [cells[k] for k in ("eligible", "present", "yes", "no", "abstain")] == [
+            str(result[k]) for k in ("eligible", "present", "yes", "no", "abstain")
+        ]
+        assert cells["not_voted"] == str(result["not_voted"])
+        assert cells["basis"] == result["majority"]["basis"]
+        assert [cells[f"reading_{b}"] for b in ("members", "present", "cast")] == [
+            result["readings"][b] for b in ("members", "present", "cast")
+        ]
