@@ -25,6 +25,17 @@ class Pagination(pagination.PageNumberPagination):
             )
         return min(int(raw), self.max_page_size)
 
+    def get_page_number(self, request: Any, paginator: Any) -> int:
+        # DRF reads an empty ?page= as page 1; like a malformed size, it is a 400.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_query_param: ["A page number is a whole number from 1."]}
+            )
+        return int(raw)
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

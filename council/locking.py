@@ -21,6 +21,8 @@ from typing import TypeVar
 
 from django.db import connection, models
 
+from . import rows
+
 M = TypeVar("M", bound=models.Model)
 
 
@@ -32,11 +34,11 @@ def lock(model: type[M], pk: object, *, shared: bool = False) -> M:
     if not shared or connection.vendor != "postgresql":
         return model._default_manager.select_for_update(no_key=True).get(pk=pk)
     opts = model._meta
-    sql = (
-        f"SELECT * FROM {connection.ops.quote_name(opts.db_table)} "  # noqa: S608 — names, not input
-        f"WHERE {connection.ops.quote_name(opts.pk.column)} = %s FOR SHARE"
+    row = rows.fetch_one(
+        f"SELECT {rows.columns(model, 't')} FROM {connection.ops.quote_name(opts.db_table)} t "  # noqa: S608 — names, not input
+        f"WHERE t.{connection.ops.quote_name(opts.pk.column)} = %s FOR SHARE",
+        [pk],
     )
-    rows = list(model._default_manager.raw(sql, [pk]))
-    if not rows:
+    if row is None:
         raise model.DoesNotExist(f"{opts.object_name} {pk} does not exist")
-    return rows[0]
+    return rows.build(model, row)

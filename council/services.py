@@ -21,7 +21,7 @@ from members import permissions
 from members.models import MemberUnit
 from proposals import rules as rule_module
 
-from . import ledger
+from . import ledger, rows
 from .errors import Code, Conflict, Forbidden, NotFound, check_model
 from .locking import lock
 from .models import Attendance, Council, Meeting
@@ -281,14 +281,12 @@ def hold_presence(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
             .filter(meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True)
             .first()
         )
-    stays = list(
-        Attendance.objects.raw(
-            "SELECT * FROM council_attendance WHERE meeting_id = %s AND unit_id = %s"
-            " AND checked_out_at IS NULL FOR SHARE",
-            [meeting.pk, unit.pk],
-        )
+    row = rows.fetch_one(
+        f"SELECT {rows.columns(Attendance, 'a')} FROM council_attendance a"  # noqa: S608 — column names
+        " WHERE a.meeting_id = %s AND a.unit_id = %s AND a.checked_out_at IS NULL FOR SHARE",
+        [meeting.pk, unit.pk],
     )
-    return stays[0] if stays else None
+    return rows.build(Attendance, row) if row else None
 
 
 def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple[Attendance, bool]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -53,12 +54,17 @@ class BallotInSerializer(serializers.Serializer):
     choice = serializers.ChoiceField(choices=Ballot.Choice.choices)
 
 
-class BallotSerializer(serializers.ModelSerializer):
+class BallotSerializer(serializers.Serializer):
+    # Declared, not a ModelSerializer: it answers every cast, and a ModelSerializer
+    # rebuilds its fields from the model each time it is instantiated.
+    unit = serializers.IntegerField(source="unit_id")
+    choice = serializers.ChoiceField(choices=Ballot.Choice.choices)
     cast_by = serializers.CharField(source="cast_by.username")
-
-    class Meta:
-        model = Ballot
-        fields = ["unit", "choice", "cast_by", "cast_at", "recorded_by_secretary"]
+    cast_at = serializers.DateTimeField()
+    recorded_by_secretary = serializers.BooleanField(
+        label=capfirst(Ballot._meta.get_field("recorded_by_secretary").verbose_name),
+        help_text=Ballot._meta.get_field("recorded_by_secretary").help_text,
+    )
 
 
 class LineSerializer(serializers.Serializer):
@@ -194,11 +200,7 @@ class ProposalViewSet(ListReadCreateViewSet):
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
         # (404) — the same answer get_object() gives, without building the scoped queryset.
-        proposal = (
-            Proposal.objects.select_related("meeting").filter(pk=int(pk)).first()
-            if pk.isdigit()
-            else None
-        )
+        proposal = services.find_vote(int(pk)) if pk.isdigit() and int(pk) < 2**63 else None
         if proposal is None:
             raise Http404
         council_id = proposal.meeting.council_id

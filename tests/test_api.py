@@ -131,6 +131,11 @@ def test_lists_are_paginated_and_filtered_by_council(world: World) -> None:
     assert len(other) == 2
     only = api(world, "root").get(f"{API}/meetings/?council=999").json()
     assert only["count"] == 0
+    # A page that is not a whole number from 1 is not quietly read as the first page.
+    for bad in ("", "0", "-1", "two"):
+        answer = api(world, "root").get(f"{API}/units/?page={bad}")
+        assert answer.status_code == 400 and "page" in answer.json(), bad
+    assert api(world, "root").get(f"{API}/units/?page_size=5&page=2").json()["previous"]
 
 
 def test_a_full_vote_through_the_api(world: World) -> None:
