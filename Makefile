@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint worker prod messages clean
+.PHONY: run test install lint worker prod messages bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ prod: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(VENV)/bin/honcho start
+
+## make bench: the benchmark suite (about 8 minutes; needs PostgreSQL, Redis, wrk and
+## pgbench: apt-get install wrk postgresql-client). Writes docs/performance.md.
+bench: install
+	$(PY) bench/suite.py $(BENCH_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

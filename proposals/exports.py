@@ -88,43 +88,63 @@ def csv_rows(
     writer = csv.writer(buffer)
     yield "\ufeff"
     writer.writerow(CSV_COLUMNS)
-    # Plain tuples, not models, and only the result's counts, read out of the JSON by the
-    # database: a register of a million ballots is streamed row by row.
-    rows = (
-        queryset.order_by("closed_at", "id")
-        .values_list(
-            "pk",
-            "meeting__council_id",
-            "meeting_id",
-            "title",
-            "proposer_unit_id",
-            "outcome",
-            "closed_at",
-            *(f"result__{key}" for key in RESULT_COLUMNS),
-        )
-        .iterator(chunk_size=2000)
-    )
-    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, *counts in rows:
+    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, *counts in _register(
+        queryset
+    ):
         writer.writerow(
-            [
-                spreadsheet_safe(v)
-                for v in (
-                    pk,
-                    council_id,
-                    meeting_id,
-                    title,
-                    proposer or "",
-                    outcome,
-                    closed_at.isoformat(),
-                    *counts,
-                )
-            ]
+            (
+                pk,
+                council_id,
+                meeting_id,
+                spreadsheet_safe(title),  # the only free text; the rest are numbers and codes
+                proposer or "",
+                outcome,
+                closed_at.isoformat(),
+                *counts,
+            )
         )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
         if on_decision:
             on_decision()
+        if buffer.tell() > 64 * 1024:  # chunks of about 64 KB, not a write per row
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+_FIELDS = ["pk", "meeting__council_id", "meeting_id", "title", "proposer_unit_id", "outcome"]
+
+# The register's rows on PostgreSQL: the counts are read out of each frozen result by one
+# jsonb_to_record (ten separate key lookups cost four times as much), streamed through a
+# server-side cursor.
+_REGISTER_SQL = """
+SELECT p.id, m.council_id, p.meeting_id, p.title, p.proposer_unit_id, p.outcome, p.closed_at,
+       r.eligible, r.present, r.yes, r.no, r.abstain, r.not_voted, r.majority->>'basis',
+       readings.members, readings.present, readings.cast
+FROM proposals_proposal p
+JOIN council_meeting m ON m.id = p.meeting_id,
+     jsonb_to_record(p.result) AS r(eligible int, present int, yes int, no int, abstain int,
+                                    not_voted int, majority jsonb, readings jsonb),
+     jsonb_to_record(r.readings) AS readings(members text, present text, "cast" text)
+WHERE p.id IN ({ids})
+ORDER BY p.closed_at, p.id
+"""
+
+
+def _register(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, ...]]:
+    """The register's rows as plain tuples, in CSV_COLUMNS order, in close order."""
+    if connection.vendor != "postgresql":
+        yield from (
+            queryset.order_by("closed_at", "id")
+            .values_list(*_FIELDS, "closed_at", *(f"result__{key}" for key in RESULT_COLUMNS))
+            .iterator(chunk_size=2000)
+        )
+        return
+    ids, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(_REGISTER_SQL.format(ids=ids), params)
+        while batch := cursor.fetchmany(2000):
+            yield from batch
 
 
 def _dump(value: Any) -> str:
