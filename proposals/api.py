@@ -205,7 +205,7 @@ class ProposalViewSet(ListReadCreateViewSet):
             raise Http404
         council_id = proposal.meeting.council_id
         access = access_for(request, council_id)
-        unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=council_id).first()
+        unit = services.find_unit(council_id, int(unit_id)) if int(unit_id) < 2**63 else None
         if unit is None:
             raise Http404
         if not (access.represents(unit) or access.can_manage):

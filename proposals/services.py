@@ -421,6 +421,19 @@ def _lock_vote(proposal_id: int, unit_id: int) -> tuple[Proposal, bool]:
     return rows.build(Proposal, row[:-1]), row[-1]
 
 
+def find_unit(council_id: int, pk: int) -> MemberUnit | None:
+    """The council's unit ``pk``, for the ballot endpoint (hand-written on PostgreSQL,
+    like :func:`find_vote`); None when it is not one of the council's."""
+    if connection.vendor != "postgresql":
+        return MemberUnit.objects.filter(pk=pk, council_id=council_id).first()
+    row = rows.fetch_one(
+        f"SELECT {rows.columns(MemberUnit, 'u')} FROM members_memberunit u"  # noqa: S608 — column names
+        " WHERE u.id = %s AND u.council_id = %s",
+        [pk, council_id],
+    )
+    return rows.build(MemberUnit, row) if row else None
+
+
 def find_vote(pk: int) -> Proposal | None:
     """A proposal with its meeting, for the ballot endpoint: one hand-written read on
     PostgreSQL, the hottest lookup of a vote (``council/rows.py`` says why)."""
