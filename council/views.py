@@ -150,6 +150,10 @@ class UnitRow:
     eligible: bool
     stay: Attendance | None
     ballot: Ballot | None = None
+    # Each row's form targets, built from one reverse() per table: a {% url %} per row
+    # was a large part of rendering a council of hundreds of units.
+    attendance_url: str = ""
+    ballot_url: str = ""
 
     @property
     def present(self) -> bool:
@@ -187,6 +191,19 @@ class Room:
         return ""
 
 
+def _url_prefix(name: str, pk: int) -> str:
+    """``/…/<pk>/…/`` of a URL whose last argument is a unit: append ``<unit>/``."""
+    return reverse(name, args=[pk, 0]).removesuffix("0/")
+
+
+@dataclass
+class QuorumBar:
+    """What the quorum bar shows (``council/_quorum.html``), without the rest of the room."""
+
+    meeting: Meeting
+    quorum: rules.Line
+
+
 def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
     council = meeting.council
     units = list(council.units.order_by("-voting", "short_name"))
@@ -201,7 +218,16 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
             meeting=meeting, checked_out_at__isnull=True
         ).select_related("checked_in_by")
     }
-    rows = [UnitRow(unit=u, eligible=u.pk in eligible_ids, stay=stays.get(u.pk)) for u in units]
+    attendance = _url_prefix("attendance", meeting.pk)
+    rows = [
+        UnitRow(
+            unit=u,
+            eligible=u.pk in eligible_ids,
+            stay=stays.get(u.pk),
+            attendance_url=f"{attendance}{u.pk}/",
+        )
+        for u in units
+    ]
     present_eligible = {u for u in stays if u in eligible_ids}
     room = Room(
         meeting=meeting,
@@ -231,8 +257,10 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
         )
         room.result = tally.result_of(room.current, live=count)
         voting = set(count.present_units)
+        ballot_prefix = _url_prefix("ballot", room.current.pk)
         for row in rows:
             row.ballot = ballots.get(row.unit.pk)
+            row.ballot_url = f"{ballot_prefix}{row.unit.pk}/"
         room.voters = [r for r in rows if r.unit.pk in voting]
         room.not_voted = [r for r in room.voters if r.ballot is None]
     return room
@@ -265,6 +293,10 @@ def meeting_live(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     template = LIVE_PARTS.get(part)
     if template is None:
         raise Http404
+    if part == "quorum":
+        # The bar needs two counts, not the whole room: every open meeting page asks for
+        # it every two seconds.
+        return render(request, template, {"room": QuorumBar(meeting, services.quorum(meeting))})
     return render(request, template, {"room": meeting_room(meeting, access)})
 
 

@@ -55,7 +55,7 @@ def test_casting_and_closing_cost_a_fixed_number_of_queries(size: int) -> None:
     assert cost == BUDGET
 
 
-PAGE_BUDGET = {"meeting": 9, "projector": 9, "vote": 9, "quorum": 9, "minutes": 12, "council": 8}
+PAGE_BUDGET = {"meeting": 9, "projector": 9, "vote": 9, "quorum": 6, "minutes": 12, "council": 8}
 
 
 @pytest.mark.django_db
