@@ -189,7 +189,7 @@ def _append_postgresql(
             ],
         )
         (event_id,) = cursor.fetchone()
-    return LedgerEvent(
+    event = LedgerEvent(
         id=event_id,
         council_id=council_id,
         seq=seq,
@@ -201,6 +201,8 @@ def _append_postgresql(
         prev_hash=prev_hash,
         hash=digest,
     )
+    event._state.adding, event._state.db = False, connection.alias  # as if read back
+    return event
 
 
 @dataclass

@@ -304,7 +304,8 @@ QUORUM_REMINDER_BEFORE_SECONDS = env_seconds("QUORUM_REMINDER_BEFORE_SECONDS", 3
 # acks redeliver it after the visibility timeout (longer than any task or retry countdown),
 # and a pool process that dies rejects it back to the queue; the tasks are idempotent. A
 # broker that is down delays a request by a few seconds at most, never fails it: the
-# emails are already rows in the database, which deliver_pending sends once it is back.
+# vote's state says its emails are due, and deliver_pending plans and sends them once the
+# broker is back.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -200,7 +200,7 @@ class ProposalViewSet(ListReadCreateViewSet):
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
         # (404) — the same answer get_object() gives, without building the scoped queryset.
-        proposal = services.find_vote(int(pk)) if pk.isdigit() and int(pk) < 2**63 else None
+        proposal = services.find_vote(int(pk)) if pk.isdecimal() and int(pk) < 2**63 else None
         if proposal is None:
             raise Http404
         council_id = proposal.meeting.council_id

@@ -16,10 +16,12 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Func, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -140,8 +142,14 @@ def _register(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, ...]]:
             .iterator(chunk_size=2000)
         )
         return
-    ids, params = queryset.order_by().values("pk").query.sql_with_params()
-    with connection.chunked_cursor() as cursor:
+    try:
+        ids, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (an empty id list)
+        return
+    # A server-side cursor, as QuerySet.iterator() would use — unless the settings turn
+    # them off (PgBouncer in transaction mode), then plain batches.
+    server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         cursor.execute(_REGISTER_SQL.format(ids=ids), params)
         while batch := cursor.fetchmany(2000):
             yield from batch
@@ -175,9 +183,7 @@ def _decision(proposal: Proposal, eligible: list[int], ballots: list[str]) -> st
     return '{"ballots": [' + ", ".join(ballots) + "], " + _dump(fields)[1:]
 
 
-_BALLOT = (
-    '{"unit": %d, "choice": "%s", "cast_by": %s, "cast_at": "%s", "recorded_by_secretary": %s}'
-)
+_BALLOT = '{"unit": %d, "choice": %s, "cast_by": %s, "cast_at": "%s", "recorded_by_secretary": %s}'
 
 
 def _ballots(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, int, str]]:
@@ -196,14 +202,14 @@ def _ballots(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, int, str]]:
     for closed_at, proposal, unit, choice, by, at, by_secretary in rows.iterator(chunk_size=5000):
         if not isinstance(at, str):
             at = ledger.format_time(at)
-        text = _BALLOT % (unit, choice, _text(by), at, "true" if by_secretary else "false")
+        text = _BALLOT % (unit, _text(choice), _text(by), at, "true" if by_secretary else "false")
         yield closed_at, proposal, text
 
 
 # The event as JSON text, assembled around the stored ``data`` (jsonb's own text, which
 # is JSON): decoding every event's data only to encode it again halved the export's speed.
 _EVENT = (
-    '{"seq":%d,"at":"%s","actor":%s,"action":%s,"object":%s,"data":%s,"prev_hash":"%s","hash":"%s"}'
+    '{"seq":%d,"at":"%s","actor":%s,"action":%s,"object":%s,"data":%s,"prev_hash":%s,"hash":%s}'
 )
 
 
@@ -232,8 +238,10 @@ def _events(council_id: int, up_to: int) -> Iterator[str]:
                 _text(action),
                 _text(obj),
                 data,
-                prev_hash,
-                digest,
+                # Quoted like every string: a tampered row must make a verifier finding,
+                # not a file that is no longer JSON.
+                _quote(prev_hash),
+                _quote(digest),
             )
         return
     rows = events.values_list("seq", "at", "actor", "action", "object", "data", "prev_hash", "hash")
@@ -245,15 +253,19 @@ def _events(council_id: int, up_to: int) -> Iterator[str]:
             _text(action),
             _text(obj),
             _dump(data),
-            prev_hash,
-            digest,
+            _quote(prev_hash),
+            _quote(digest),
         )
+
+
+# A JSON string literal, as json.dumps(ensure_ascii=False) writes it (the C encoder).
+_quote = json.encoder.encode_basestring
 
 
 @functools.lru_cache(maxsize=4096)
 def _text(value: str) -> str:
-    # Cached: actors, actions and objects repeat from one event to the next.
-    return json.dumps(value, ensure_ascii=False)
+    # Cached: actors, actions, objects and choices repeat from one row to the next.
+    return _quote(value)
 
 
 def _opening(fields: dict[str, Any], list_key: str) -> str:
@@ -282,17 +294,21 @@ def json_export(
     )
     involved: set[int] = set(councils or [])
     snapshots: dict[int, list[int]] = {}
+    # The decisions are read first, the ballots after: a vote that closes between the two
+    # queries then has ballots in the second only, which sort after every decision read
+    # and are passed over. (The other way round, it would go out without its ballots.)
+    decisions = _decisions(queryset)
+    first = next(decisions, None)
     ballots = _ballots(queryset)
-    ballot = next(ballots, None)
-    for i, proposal in enumerate(_decisions(queryset)):
+    ballot = next(ballots, None) if first is not None else None
+    for i, proposal in enumerate(itertools.chain([first] if first else [], decisions)):
         meeting_id = proposal.meeting_id
         if meeting_id not in snapshots:
             snapshots[meeting_id] = sorted(
                 proposal.meeting.eligible_units.values_list("pk", flat=True)
             )
         involved.add(proposal.meeting.council_id)
-        # The two streams walk the same order. A vote that closed between their two
-        # queries has ballots in the second only: they sort after, and are passed over.
+        # The two streams walk the same order, (closed_at, id).
         key = (proposal.closed_at, proposal.pk)
         while ballot is not None and (ballot[0], ballot[1]) < key:
             ballot = next(ballots, None)

@@ -216,3 +216,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id} ({self.proposal_id})"
+
+
+class NotificationPlan(models.Model):
+    """That a vote's emails of one kind were planned — even when nobody was to be told.
+
+    Written with the :class:`Notification` rows it stands for. Beat's sweep plans the
+    emails of open and closed votes that have no plan yet (their task was never queued:
+    the broker was down); without this row a vote whose plan found nobody would look
+    unplanned for ever, and be mailed to whoever holds a role later.
+    """
+
+    kind = models.CharField(max_length=12, choices=Notification.Kind.choices)
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="+")
+    planned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "proposal"], name="notification_plan_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} planned for {self.proposal_id}"

@@ -20,27 +20,34 @@ from council.models import Meeting
 from members.models import Role
 
 from . import explain, tally
-from .models import Ballot, Notification, Proposal
+from .models import Ballot, Notification, NotificationPlan, Proposal
 
 
+@transaction.atomic
 def _plan(proposal: Proposal, kind: str, people: QuerySet[Any]) -> int:
-    """Record one notification per person of ``people`` (a query of ``user_id``).
+    """Record one notification per person of ``people`` (a query of ``user_id``), and
+    that this vote's emails of this kind are planned.
 
-    One INSERT ... SELECT inside the database: planning runs in the transaction of the
-    vote's close (or opening), which must stay short even for ten thousand recipients.
-    ON CONFLICT DO NOTHING: a second plan (a task run twice) adds nothing.
+    One INSERT ... SELECT inside the database, so that ten thousand recipients cost one
+    statement. ON CONFLICT DO NOTHING: a second plan (a task run twice, the sweep and
+    the task at once) adds nothing.
     """
     select, params = people.values("user_id").distinct().order_by().query.sql_with_params()
     table = Notification._meta.db_table
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (kind, proposal_id, user_id, planned_at, sent_at) "  # noqa: S608 — table name and an ORM-built select
             # WHERE true: SQLite would read ON CONFLICT as a join constraint without it.
             f"SELECT %s, %s, people.user_id, %s, NULL FROM ({select}) AS people WHERE true "
             "ON CONFLICT (kind, proposal_id, user_id) DO NOTHING",
-            [kind, proposal.pk, timezone.now(), *params],
+            [kind, proposal.pk, now, *params],
         )
-        return cursor.rowcount
+        planned = cursor.rowcount
+    NotificationPlan.objects.bulk_create(
+        [NotificationPlan(kind=kind, proposal=proposal, planned_at=now)], ignore_conflicts=True
+    )
+    return planned
 
 
 def _delegates_of(meeting: Meeting, unit_ids: Any = None) -> QuerySet[Role]:
@@ -67,17 +74,20 @@ def plan_result(proposal: Proposal) -> int:
 
 
 def unplanned() -> list[tuple[int, str]]:
-    """(proposal, kind) of votes whose emails were never planned: open votes without
-    their "vote opened" emails, closed votes without their result. Their task could not
-    be queued (the broker was down) or was lost with the broker's memory; the vote's
-    state says the emails are due. A vote that closed meanwhile gets no opening email."""
+    """(proposal, kind) of votes whose emails were never planned: open votes (before
+    their deadline) without their "vote opened" plan, closed votes without their result's.
+    Their task could not be queued (the broker was down) or was lost with the broker's
+    memory; the vote's state says the emails are due."""
 
     def missing(kind: str) -> Any:
-        return ~Exists(Notification.objects.filter(proposal=OuterRef("pk"), kind=kind))
+        return ~Exists(NotificationPlan.objects.filter(proposal=OuterRef("pk"), kind=kind))
 
-    opened = Proposal.objects.filter(
-        missing(Notification.Kind.VOTE_OPENED), status=Proposal.Status.OPEN
-    ).values_list("pk", flat=True)
+    now = timezone.now()
+    opened = (
+        Proposal.objects.filter(missing(Notification.Kind.VOTE_OPENED), status=Proposal.Status.OPEN)
+        .exclude(deadline__lte=now)
+        .values_list("pk", flat=True)
+    )
     closed = Proposal.objects.filter(
         missing(Notification.Kind.RESULT), status=Proposal.Status.CLOSED
     ).values_list("pk", flat=True)

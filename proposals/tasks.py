@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from council.errors import Conflict
 
@@ -31,8 +32,6 @@ def close_due_votes() -> int:
     Two runs at once (or one twice) close each vote once: the close locks the proposal,
     and the loser finds it closed (``vote_closed``), which is not an error here.
     """
-    from django.utils import timezone
-
     closed = 0
     due = Proposal.objects.filter(status=Proposal.Status.OPEN, deadline__lte=timezone.now())
     for proposal in due.select_related("meeting"):
@@ -54,8 +53,10 @@ RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
 @shared_task(**RETRY)
 def notify_vote_opened(proposal_id: int) -> int:
     proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
-    if proposal.status != Proposal.Status.OPEN:
-        return 0  # closed before the task ran (a queue backlog): no opening to announce
+    if proposal.status != Proposal.Status.OPEN or (
+        proposal.deadline is not None and proposal.deadline <= timezone.now()
+    ):
+        return 0  # closed (or past its deadline) before the task ran: nothing to announce
     notifications.plan_vote_opened(proposal)
     return notifications.deliver(proposal_id, Notification.Kind.VOTE_OPENED)
 

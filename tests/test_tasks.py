@@ -196,3 +196,40 @@ def test_a_mail_outage_loses_nothing(world: World, settings) -> None:  # type: i
     Notification.objects.update(planned_at=timezone.now() - datetime.timedelta(minutes=5))
     assert tasks.deliver_pending() == 3
     assert len(mail.outbox) == 3 and notifications.pending() == []
+
+
+def test_the_sweep_sends_the_emails_of_a_vote_whose_task_never_ran(world: World) -> None:
+    # In tests no task runs at commit: as when the broker was down at the open and close.
+    with_emails(world)
+    proposal = online_vote(world)
+    assert tasks.deliver_pending() == 3  # the open vote's announcement, planned and sent
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    mail.outbox.clear()
+    assert tasks.deliver_pending() == 5  # the result: alice, dave, bob, bea, carol
+    assert all("Result: Online" in m.subject for m in mail.outbox)
+    assert tasks.deliver_pending() == 0 and len(mail.outbox) == 5  # once each
+    assert tasks.notify_result(proposal.pk) == 0  # the task, arriving late, adds nothing
+
+
+def test_a_closed_vote_is_not_announced_by_the_sweep(world: World) -> None:
+    with_emails(world)
+    proposal = online_vote(world)
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    assert tasks.deliver_pending() == 5
+    assert not any("Vote open" in m.subject for m in mail.outbox)
+    assert tasks.notify_vote_opened(proposal.pk) == 0
+
+
+def test_a_vote_with_nobody_to_tell_is_not_mailed_to_people_who_join_later(
+    world: World,
+) -> None:
+    from members.models import Role
+
+    with_emails(world)
+    proposal = online_vote(world)
+    roles = list(Role.objects.filter(council=world.council).values())
+    Role.objects.filter(council=world.council).delete()  # nobody holds a role any more
+    proposal_services.close_vote(actor=world.root, proposal=proposal)
+    assert tasks.deliver_pending() == 0  # planned for nobody: recorded as planned
+    Role.objects.bulk_create([Role(**row) for row in roles])  # people join afterwards
+    assert tasks.deliver_pending() == 0 and mail.outbox == []
