@@ -584,3 +584,10 @@ def test_another_councils_unit_looks_like_a_missing_one(
     assert foreign["unit"][0].replace(str(other.pk), "N") == missing["unit"][0].replace(
         "999999", "N"
     )
+
+
+def test_odd_ids_in_the_ballot_path_are_not_found(world: World) -> None:
+    client = api(world, "bob")
+    for pk in ("%C2%B2", "99999999999999999999", "0"):  # "²" passes str.isdigit()
+        answer = client.put(f"{API}/proposals/{pk}/ballots/1/", {"choice": "yes"}, format="json")
+        assert answer.status_code == 404, pk
