@@ -111,31 +111,49 @@ def append(
     if connection.vendor == "postgresql":
         return _append_postgresql(council_id, name, action, object, data)
     head = LedgerHead.objects.select_for_update(no_key=True).get(council_id=council_id)
+    event = _next_event(council_id, head.seq, head.hash, name, action, object, data)
+    event.save(force_insert=True)
+    LedgerHead.objects.filter(pk=council_id).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+def _next_event(
+    council_id: int,
+    prev_seq: int,
+    prev_hash: str,
+    actor: str,
+    action: str,
+    object: str,
+    data: dict[str, Any],
+) -> LedgerEvent:
+    """The event that follows the head ``(prev_seq, prev_hash)``, hashed, not yet saved.
+
+    Stamped now: the caller holds the head's lock, so times never go backwards along
+    the chain.
+    """
     at = timezone.now()
-    seq = head.seq + 1
+    seq = prev_seq + 1
     digest = event_hash(
         council=council_id,
         seq=seq,
         at=format_time(at),
-        actor=name,
+        actor=actor,
         action=action,
         object=object,
         data=data,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
-    event = LedgerEvent.objects.create(
+    return LedgerEvent(
         council_id=council_id,
         seq=seq,
         at=at,
-        actor=name,
+        actor=actor,
         action=action,
         object=object,
         data=data,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
         hash=digest,
     )
-    LedgerHead.objects.filter(pk=council_id).update(seq=seq, hash=digest)
-    return event
 
 
 def _append_postgresql(
@@ -152,20 +170,7 @@ def _append_postgresql(
         row = cursor.fetchone()
         if row is None:
             raise LedgerHead.DoesNotExist(f"council {council_id} has no ledger head")
-        prev_seq, prev_hash = row
-        # Stamped under the lock, so times never go backwards along the chain.
-        at = timezone.now()
-        seq = prev_seq + 1
-        digest = event_hash(
-            council=council_id,
-            seq=seq,
-            at=format_time(at),
-            actor=actor,
-            action=action,
-            object=object,
-            data=data,
-            prev_hash=prev_hash,
-        )
+        event = _next_event(council_id, *row, actor, action, object, data)
         cursor.execute(
             "WITH event AS ("
             " INSERT INTO council_ledgerevent"
@@ -175,32 +180,20 @@ def _append_postgresql(
             " RETURNING (SELECT id FROM event)",
             [
                 council_id,
-                seq,
-                at,
+                event.seq,
+                event.at,
                 actor,
                 action,
                 object,
                 json.dumps(data),
-                prev_hash,
-                digest,
-                seq,
-                digest,
+                event.prev_hash,
+                event.hash,
+                event.seq,
+                event.hash,
                 council_id,
             ],
         )
-        (event_id,) = cursor.fetchone()
-    event = LedgerEvent(
-        id=event_id,
-        council_id=council_id,
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object=object,
-        data=data,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
+        (event.id,) = cursor.fetchone()
     event._state.adding, event._state.db = False, connection.alias  # as if read back
     return event
 
