@@ -9,6 +9,7 @@ Authentication gives the 401; views look objects up in what the caller may see (
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -167,7 +168,17 @@ class RulesField(serializers.Field):
 
 
 def api_server_error(request: HttpRequest) -> Any:
-    """500 in JSON under /api/ (every API error body is JSON); the normal page elsewhere."""
+    """500 in JSON under /api/ (every API error body is JSON); the normal page elsewhere.
+
+    A lost database raised outside any view (a middleware saving the session, say) is
+    the same fault the view-level middleware answers: 503 with Retry-After, not a 500.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    from .middleware import unavailable
+
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return unavailable(request)
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Server error."}, status=500)
     from django.views.defaults import server_error

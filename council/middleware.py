@@ -42,18 +42,23 @@ class DatabaseUnavailableMiddleware:
         log.warning(
             "database unavailable during %s %s", request.method, request.path, exc_info=True
         )
-        message = _("The database is briefly unavailable. Please try again in a few seconds.")
-        response: HttpResponse
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message, "code": "database_unavailable"}, status=503)
-        else:
-            # A bare page: the site's templates read the session and the user, which need
-            # the database that just failed.
-            title = escape(_("Temporarily unavailable"))
-            response = HttpResponse(
-                f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
-                f"</head><body><h1>{title}</h1><p>{escape(message)}</p></body></html>",
-                status=503,
-            )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return unavailable(request)
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The 503 answer: JSON under /api/, a bare page elsewhere, with Retry-After."""
+    message = _("The database is briefly unavailable. Please try again in a few seconds.")
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message, "code": "database_unavailable"}, status=503)
+    else:
+        # A bare page: the site's templates read the session and the user, which need
+        # the database that just failed.
+        title = escape(_("Temporarily unavailable"))
+        response = HttpResponse(
+            f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
+            f"</head><body><h1>{title}</h1><p>{escape(message)}</p></body></html>",
+            status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -407,3 +407,23 @@ def test_a_worker_killed_mid_task_gets_its_task_redelivered_and_sends_each_email
     recipients = [to for to, subject in sent_emails(mails) if "Result:" in subject]
     assert sorted(recipients) == sorted(to for to, _ in planned(database, "result", proposal))
     assert len(recipients) == len(set(recipients)) == total
+
+
+def test_a_lost_database_outside_any_view_is_a_503_too(rf: Any) -> None:
+    """Raised by a middleware (the session saved after the view), the fault reaches
+    Django's 500 handler, not the view-level middleware: it must still be a 503."""
+    from django.db import OperationalError
+
+    from council.api_common import api_server_error
+
+    for path, kind in (("/api/v1/me/", "application/json"), ("/meetings/1/", "text/html")):
+        try:
+            raise OperationalError("server closed the connection unexpectedly")
+        except OperationalError:
+            response = api_server_error(rf.get(path))
+        assert response.status_code == 503, path
+        assert response["Retry-After"] == "5" and response["Content-Type"].startswith(kind)
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        assert api_server_error(rf.get("/api/v1/me/")).status_code == 500
