@@ -20,6 +20,10 @@ _RULE_FIELDS = (
     "majority_denominator",
     "majority_strict",
     "majority_basis",
+    "special_numerator",
+    "special_denominator",
+    "special_strict",
+    "special_basis",
 )
 
 
@@ -36,13 +40,11 @@ class CouncilAdmin(ServiceAdmin):
         return ("slug",) if obj else ()
 
     def save_model(self, request: HttpRequest, obj: Council, form: Any, change: bool) -> None:
-        rule_set = rules.RuleSet(
-            quorum=rules.Threshold(obj.quorum_numerator, obj.quorum_denominator, obj.quorum_strict),
-            majority=rules.Threshold(
-                obj.majority_numerator, obj.majority_denominator, obj.majority_strict
-            ),
-            basis=rules.Basis(obj.majority_basis),
-        )
+        try:
+            rule_set, special = obj.rule_set, obj.special_rule_set
+        except rules.RuleError as exc:
+            self.message_user(request, str(exc), level="error")
+            return
         if change:
             services.update_council(
                 actor=request.user,
@@ -50,6 +52,7 @@ class CouncilAdmin(ServiceAdmin):
                 name=obj.name,
                 time_zone=obj.time_zone,
                 rules=rule_set,
+                special=special,
             )
         else:
             created = services.create_council(
@@ -58,6 +61,7 @@ class CouncilAdmin(ServiceAdmin):
                 slug=obj.slug,
                 time_zone=obj.time_zone,
                 rules=rule_set,
+                special=special,
             )
             obj.pk = created.pk
 

@@ -105,7 +105,7 @@ class CouncilViewSet(ListReadCreateViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        extra = {"rules": data["rules"]} if "rules" in data else {}
+        extra = {key: data[key] for key in ("rules", "special") if key in data}
         council = services.create_council(
             actor=request.user,
             name=data["name"],

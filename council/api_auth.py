@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
@@ -20,8 +19,6 @@ from . import rows
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        if connection.vendor != "postgresql":
-            return super().authenticate_credentials(key)
         model = self.get_model()
         User = get_user_model()
         row = rows.fetch_one(

@@ -145,6 +145,11 @@ class _MajoritySchema(_FractionSchema):
 class _RulesSchema(serializers.Serializer):
     quorum = _FractionSchema()
     majority = _MajoritySchema()
+    special_majority = _MajoritySchema(
+        required=False,
+        help_text="The special resolution's majority (default: at least 2/3 of members); "
+        "its quorum is the ordinary one.",
+    )
 
 
 @extend_schema_field(_RulesSchema)
@@ -156,14 +161,22 @@ class RulesField(serializers.Field):
     """
 
     def to_representation(self, council: Council) -> dict[str, Any]:
-        return council.rule_set.as_dict()
+        return council.rules_record()
 
     def to_internal_value(self, data: Any) -> Any:
         from proposals.rules import RuleError, RuleSet
 
         try:
-            return {"rules": RuleSet.from_dict(data)}
-        except RuleError as exc:
+            rules = RuleSet.from_dict(data)
+            special = data.get("special_majority")
+            if special is None:
+                return {"rules": rules}
+            # The special rule shares the ordinary quorum; only its majority differs.
+            return {
+                "rules": rules,
+                "special": RuleSet.from_dict({"quorum": data["quorum"], "majority": special}),
+            }
+        except (RuleError, AttributeError) as exc:
             raise serializers.ValidationError(str(exc)) from exc
 
 

@@ -21,13 +21,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from .models import Council, LedgerEvent, LedgerHead
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
+
+# How an event names the object it is about: ``"vote:12"``. One name per model.
+_REF_NAMES = {
+    "council": "council",
+    "meeting": "meeting",
+    "memberunit": "unit",
+    "role": "role",
+    "proposal": "proposal",
+    "vote": "vote",
+}
+
+
+def ref(obj: models.Model, pk: object = None) -> str:
+    """The ledger's name of ``obj`` (``pk`` for an object already deleted)."""
+    return f"{_REF_NAMES[obj._meta.model_name or '']}:{obj.pk if pk is None else pk}"
+
+
+def parse_ref(text: str) -> tuple[str, int]:
+    """``"vote:12"`` → ``("vote", 12)``; ValueError for anything else."""
+    kind, _sep, pk = text.partition(":")
+    if kind not in _REF_NAMES.values() or not pk.isdecimal():
+        raise ValueError(f"not a ledger reference: {text!r}")
+    return kind, int(pk)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -107,14 +130,7 @@ def append(
     # Validates that ``data`` is plain JSON before anything is written.
     _refuse_floats(data)
     canonical_json(data)
-    name = actor_name(actor)
-    if connection.vendor == "postgresql":
-        return _append_postgresql(council_id, name, action, object, data)
-    head = LedgerHead.objects.select_for_update(no_key=True).get(council_id=council_id)
-    event = _next_event(council_id, head.seq, head.hash, name, action, object, data)
-    event.save(force_insert=True)
-    LedgerHead.objects.filter(pk=council_id).update(seq=event.seq, hash=event.hash)
-    return event
+    return _insert(council_id, actor_name(actor), action, object, data)
 
 
 def _next_event(
@@ -156,10 +172,10 @@ def _next_event(
     )
 
 
-def _append_postgresql(
+def _insert(
     council_id: int, actor: str, action: str, object: str, data: dict[str, Any]
 ) -> LedgerEvent:
-    """The same append in two statements: every ballot of a council queues on the head's
+    """The append in two statements: every ballot of a council queues on the head's
     lock, which is held from the first statement to the commit — each round trip saved
     there is saved once per ballot, in series."""
     with connection.cursor() as cursor:

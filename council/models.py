@@ -7,6 +7,7 @@ Models hold data and the invariants the database can enforce. Business rules liv
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +29,13 @@ class Basis(models.TextChoices):
     CAST = rules.Basis.CAST.value, _("votes cast")
 
 
+class ResolutionKind(models.TextChoices):
+    """Which majority a proposal needs: the council's ordinary or its special one."""
+
+    ORDINARY = "ordinary", _("ordinary resolution")
+    SPECIAL = "special", _("special resolution")
+
+
 class Council(models.Model):
     """A body of member units that decides by vote, with its own rule set."""
 
@@ -45,6 +53,18 @@ class Council(models.Model):
     majority_strict = models.BooleanField(_("majority: more than (not at least)"), default=True)
     majority_basis = models.CharField(
         _("majority basis"), max_length=10, choices=Basis.choices, default=Basis.MEMBERS
+    )
+    # The special resolution's majority: the same quorum, another line (by default at
+    # least two thirds of all eligible units). A proposal says which of the two it needs.
+    special_numerator = models.PositiveSmallIntegerField(_("special majority numerator"), default=2)
+    special_denominator = models.PositiveSmallIntegerField(
+        _("special majority denominator"), default=3
+    )
+    special_strict = models.BooleanField(
+        _("special majority: more than (not at least)"), default=False
+    )
+    special_basis = models.CharField(
+        _("special majority basis"), max_length=10, choices=Basis.choices, default=Basis.MEMBERS
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -72,6 +92,19 @@ class Council(models.Model):
             models.CheckConstraint(
                 condition=Q(majority_basis__in=Basis.values), name="council_majority_basis_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(special_numerator__gt=0)
+                & Q(special_numerator__lte=models.F("special_denominator"))
+                & (
+                    Q(special_strict=False)
+                    | Q(special_numerator__lt=models.F("special_denominator"))
+                ),
+                name="council_special_majority_fraction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(special_basis__in=Basis.values),
+                name="council_special_majority_basis_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -79,15 +112,40 @@ class Council(models.Model):
 
     @property
     def rule_set(self) -> rules.RuleSet:
+        """The rule of an ordinary resolution."""
+        return self.rule_set_for(ResolutionKind.ORDINARY)
+
+    @property
+    def special_rule_set(self) -> rules.RuleSet:
+        return self.rule_set_for(ResolutionKind.SPECIAL)
+
+    def rule_set_for(self, kind: str) -> rules.RuleSet:
+        """The rule a vote of this kind freezes when it opens: one quorum, two majorities."""
+        quorum = rules.Threshold(self.quorum_numerator, self.quorum_denominator, self.quorum_strict)
+        if kind == ResolutionKind.SPECIAL:
+            return rules.RuleSet(
+                quorum=quorum,
+                majority=rules.Threshold(
+                    self.special_numerator, self.special_denominator, self.special_strict
+                ),
+                basis=rules.Basis(self.special_basis),
+            )
         return rules.RuleSet(
-            quorum=rules.Threshold(
-                self.quorum_numerator, self.quorum_denominator, self.quorum_strict
-            ),
+            quorum=quorum,
             majority=rules.Threshold(
                 self.majority_numerator, self.majority_denominator, self.majority_strict
             ),
             basis=rules.Basis(self.majority_basis),
         )
+
+    def rules_record(self) -> dict[str, Any]:
+        """The council's rules as the API and the ledger show them: the ordinary rule set
+        and the special resolution's majority."""
+        special = self.special_rule_set
+        return {
+            **self.rule_set.as_dict(),
+            "special_majority": {**special.majority.as_dict(), "basis": str(special.basis)},
+        }
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -12,7 +12,7 @@ import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,16 +29,30 @@ from .models import Attendance, Council, Meeting
 Actor = AbstractBaseUser
 
 
-def _rules_fields(rules: rule_module.RuleSet) -> dict[str, Any]:
-    return {
-        "quorum_numerator": rules.quorum.numerator,
-        "quorum_denominator": rules.quorum.denominator,
-        "quorum_strict": rules.quorum.strict,
-        "majority_numerator": rules.majority.numerator,
-        "majority_denominator": rules.majority.denominator,
-        "majority_strict": rules.majority.strict,
-        "majority_basis": str(rules.basis),
-    }
+def _rules_fields(
+    rules: rule_module.RuleSet | None, special: rule_module.RuleSet | None
+) -> dict[str, Any]:
+    """The council's columns for an ordinary rule set and a special resolution's rule
+    (whose quorum is always the ordinary one: only its majority and basis are kept)."""
+    fields: dict[str, Any] = {}
+    if rules is not None:
+        fields |= {
+            "quorum_numerator": rules.quorum.numerator,
+            "quorum_denominator": rules.quorum.denominator,
+            "quorum_strict": rules.quorum.strict,
+            "majority_numerator": rules.majority.numerator,
+            "majority_denominator": rules.majority.denominator,
+            "majority_strict": rules.majority.strict,
+            "majority_basis": str(rules.basis),
+        }
+    if special is not None:
+        fields |= {
+            "special_numerator": special.majority.numerator,
+            "special_denominator": special.majority.denominator,
+            "special_strict": special.majority.strict,
+            "special_basis": str(special.basis),
+        }
+    return fields
 
 
 def _time(at: datetime.datetime | None) -> str | None:
@@ -56,11 +70,16 @@ def create_council(
     slug: str,
     time_zone: str = "UTC",
     rules: rule_module.RuleSet = rule_module.DEFAULT_RULES,
+    special: rule_module.RuleSet | None = None,
 ) -> Council:
-    """Create a council and start its ledger chain. Superusers only."""
+    """Create a council and start its ledger chain. Superusers only.
+
+    ``special`` gives the special resolution's majority and basis (default: at least two
+    thirds of all eligible units); the quorum is ``rules``' for both kinds.
+    """
     if not permissions.is_superuser(actor):
         raise Forbidden(_("Only administrators create councils."))
-    council = Council(name=name, slug=slug, time_zone=time_zone, **_rules_fields(rules))
+    council = Council(name=name, slug=slug, time_zone=time_zone, **_rules_fields(rules, special))
     check_model(council)
     council.save()
     ledger.start_chain(council.pk)
@@ -68,8 +87,13 @@ def create_council(
         council_id=council.pk,
         actor=actor,
         action="council.created",
-        object=f"council:{council.pk}",
-        data={"name": name, "slug": slug, "time_zone": time_zone, "rules": rules.as_dict()},
+        object=ledger.ref(council),
+        data={
+            "name": name,
+            "slug": slug,
+            "time_zone": time_zone,
+            "rules": council.rules_record(),
+        },
     )
     return council
 
@@ -82,9 +106,11 @@ def update_council(
     name: str | None = None,
     time_zone: str | None = None,
     rules: rule_module.RuleSet | None = None,
+    special: rule_module.RuleSet | None = None,
 ) -> Council:
-    """Rename a council, or change its time zone or rule set. Superusers only: the rule
-    set is the council's charter, not a secretary's setting (spec/api.md, Roles).
+    """Rename a council, or change its time zone or rule set (``special``: the special
+    resolution's majority and basis). Superusers only: the rule set is the council's
+    charter, not a secretary's setting.
 
     A new rule set applies to votes opened afterwards; open and closed votes keep the
     rule set frozen on them.
@@ -98,10 +124,11 @@ def update_council(
         council.name = changes["name"] = name
     if time_zone is not None and time_zone != council.time_zone:
         council.time_zone = changes["time_zone"] = time_zone
-    if rules is not None and rules != council.rule_set:
-        for key, value in _rules_fields(rules).items():
-            setattr(council, key, value)
-        changes["rules"] = rules.as_dict()
+    before = council.rules_record()
+    for key, value in _rules_fields(rules, special).items():
+        setattr(council, key, value)
+    if council.rules_record() != before:
+        changes["rules"] = council.rules_record()
     if not changes:
         return council
     check_model(council)
@@ -110,7 +137,7 @@ def update_council(
         council_id=council.pk,
         actor=actor,
         action="council.updated",
-        object=f"council:{council.pk}",
+        object=ledger.ref(council),
         data=changes,
     )
     return council
@@ -136,7 +163,7 @@ def create_meeting(
         council_id=council.pk,
         actor=actor,
         action="meeting.scheduled",
-        object=f"meeting:{meeting.pk}",
+        object=ledger.ref(meeting),
         data={"title": title, "scheduled_at": _time(scheduled_at), "mode": mode},
     )
     return meeting
@@ -177,7 +204,7 @@ def update_meeting(
         council_id=meeting.council_id,
         actor=actor,
         action="meeting.updated",
-        object=f"meeting:{meeting.pk}",
+        object=ledger.ref(meeting),
         data=changes,
     )
     return meeting
@@ -211,7 +238,7 @@ def start_meeting(*, actor: Actor, meeting: Meeting) -> Meeting:
         council_id=meeting.council_id,
         actor=actor,
         action="meeting.started",
-        object=f"meeting:{meeting.pk}",
+        object=ledger.ref(meeting),
         data={"started_at": _time(now), "eligible_units": eligible},
     )
     return meeting
@@ -235,7 +262,7 @@ def adjourn_meeting(*, actor: Actor, meeting: Meeting) -> Meeting:
         council_id=meeting.council_id,
         actor=actor,
         action="meeting.adjourned",
-        object=f"meeting:{meeting.pk}",
+        object=ledger.ref(meeting),
         data={"adjourned_at": _time(now)},
     )
     return meeting
@@ -275,12 +302,6 @@ def hold_presence(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
     ``checked_out_at IS NULL`` after waiting for a concurrent check-out, so a stay that
     ended meanwhile is not returned.
     """
-    if connection.vendor != "postgresql":
-        return (
-            Attendance.objects.select_for_update()
-            .filter(meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True)
-            .first()
-        )
     row = rows.fetch_one(
         f"SELECT {rows.columns(Attendance, 'a')} FROM council_attendance a"  # noqa: S608 — column names
         " WHERE a.meeting_id = %s AND a.unit_id = %s AND a.checked_out_at IS NULL FOR SHARE",
@@ -323,7 +344,7 @@ def log_arrival(*, actor: Actor, meeting: Meeting, attendance: Attendance) -> No
         council_id=meeting.council_id,
         actor=actor,
         action="attendance.checked_in",
-        object=f"meeting:{meeting.pk}",
+        object=ledger.ref(meeting),
         data={
             "unit": attendance.unit_id,
             "attendance": attendance.pk,
@@ -370,7 +391,7 @@ def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance
         council_id=meeting.council_id,
         actor=actor,
         action="attendance.checked_out",
-        object=f"meeting:{meeting.pk}",
+        object=ledger.ref(meeting),
         data={"unit": unit.pk, "attendance": attendance.pk, "at": _time(now)},
     )
     return attendance

@@ -25,9 +25,9 @@ from django.views.decorators.http import require_POST
 from members import permissions
 from members.models import MemberUnit, Role
 from proposals import explain, rules, tally
-from proposals.models import Ballot, Proposal
+from proposals.models import Ballot, Proposal, Vote
 
-from . import services
+from . import ledger, services
 from .errors import Forbidden
 from .models import Attendance, Council, LedgerEvent, Meeting
 from .web import act, refused, visible
@@ -48,17 +48,21 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("council")
         .order_by("scheduled_at")[:20]
     )
-    open_votes = (
-        Proposal.objects.filter(meeting__council__in=councils, status=Proposal.Status.OPEN)
-        .select_related("meeting__council", "proposer_unit")
+    votes = (
+        Vote.objects.open()
+        .filter(proposal__council__in=councils)
+        .select_related("proposal__meeting__council", "proposal__proposer_unit")
         .order_by("opened_at")
     )
     # For delegates: which of their units still owe a ballot on each open vote.
     mine = [r.unit for r in roles if r.unit_id]
-    open_votes = list(open_votes)
+    open_votes = []
+    for vote in votes:
+        vote.proposal.current_vote = vote
+        open_votes.append(vote.proposal)
     cast = set(
-        Ballot.objects.filter(proposal__in=open_votes, unit__in=mine).values_list(
-            "proposal_id", "unit_id"
+        Ballot.objects.filter(vote__in=votes, unit__in=mine).values_list(
+            "vote__proposal_id", "unit_id"
         )
     )
     for proposal in open_votes:
@@ -93,8 +97,9 @@ def council_page(request: HttpRequest, slug: str) -> HttpResponse:
     today = timezone.now().astimezone(council.zone).date()
     eligible = council.units.eligible_on(today).count()
     decisions = (
-        Proposal.objects.filter(meeting__council=council, status=Proposal.Status.CLOSED)
-        .select_related("meeting", "proposer_unit")
+        Vote.objects.closed()
+        .filter(proposal__council=council)
+        .select_related("proposal__meeting", "proposal__proposer_unit")
         .order_by("-closed_at")
     )
     return render(
@@ -174,6 +179,7 @@ class Room:
     voters: list[UnitRow] = field(default_factory=list)  # units present for the vote
     not_voted: list[UnitRow] = field(default_factory=list)
     results: dict[int, rules.Result] = field(default_factory=dict)  # closed ones
+    kinds = Proposal.Kind.choices
 
     @property
     def open_blocked_by(self) -> str:
@@ -235,27 +241,28 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
         rows=rows,
         quorum=rules.quorum_line(len(eligible_ids), len(present_eligible), council.rule_set),
         proposals=list(
-            meeting.proposals.select_related("proposer_unit").order_by("position", "id")
+            meeting.proposals.select_related("proposer_unit")
+            .prefetch_related("votes")
+            .order_by("position", "id")
         ),
     )
     for proposal in room.proposals:
         proposal.meeting = meeting
         if proposal.status == Proposal.Status.CLOSED:
-            room.results[proposal.pk] = tally.result_of(proposal)
+            room.results[proposal.pk] = tally.result_of(proposal.current_vote)
         elif proposal.status == Proposal.Status.OPEN and room.current is None:
             room.current = proposal
     if room.current is not None:
-        ballots = {
-            b.unit_id: b
-            for b in Ballot.objects.filter(proposal=room.current).select_related("cast_by")
-        }
+        vote = room.current.current_vote
+        vote.proposal = room.current
+        ballots = {b.unit_id: b for b in Ballot.objects.filter(vote=vote).select_related("cast_by")}
         count = tally.count_vote(
-            room.current,
+            vote,
             present_ids=present_eligible,
             ballots={u: b.choice for u, b in ballots.items()},
             eligible=len(eligible_ids),
         )
-        room.result = tally.result_of(room.current, live=count)
+        room.result = tally.result_of(vote, live=count)
         voting = set(count.present_units)
         ballot_prefix = _url_prefix("ballot", room.current.pk)
         for row in rows:
@@ -341,14 +348,20 @@ def minutes_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, Any]:
     room = meeting_room(meeting, access)
-    closed = [p for p in room.proposals if p.status == Proposal.Status.CLOSED]
-    ballots: dict[int, list[Ballot]] = {p.pk: [] for p in closed}
+    # Every closed vote of the meeting, a void one put to the vote again included.
+    by_pk = {p.pk: p for p in room.proposals}
+    closed = list(
+        Vote.objects.closed().filter(proposal__meeting=meeting).order_by("closed_at", "pk")
+    )
+    for vote in closed:
+        vote.proposal = by_pk[vote.proposal_id]
+    ballots: dict[int, list[Ballot]] = {v.pk: [] for v in closed}
     for ballot in (
-        Ballot.objects.filter(proposal__in=closed)
+        Ballot.objects.filter(vote__in=closed)
         .select_related("unit", "cast_by")
         .order_by("unit__short_name")
     ):
-        ballots[ballot.proposal_id].append(ballot)
+        ballots[ballot.vote_id].append(ballot)
     stays = (
         Attendance.objects.filter(meeting=meeting)
         .select_related("unit", "checked_in_by", "checked_out_by")
@@ -357,7 +370,7 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
     # The chain's head when the meeting adjourned: printed so that a copy of the minutes
     # can later be held against the ledger (or an export) by anyone.
     adjourned = (
-        LedgerEvent.objects.filter(action="meeting.adjourned", object=f"meeting:{meeting.pk}")
+        LedgerEvent.objects.filter(action="meeting.adjourned", object=ledger.ref(meeting))
         .values("seq", "hash")
         .first()
     )
@@ -365,7 +378,7 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
         "adjourned_head": adjourned,
         "room": room,
         "stays": stays,
-        "closed": [(p, room.results[p.pk], ballots[p.pk]) for p in closed],
+        "closed": [(v, tally.result_of(v), ballots[v.pk]) for v in closed],
     }
 
 

@@ -67,7 +67,7 @@ def create_unit(
         council_id=council.pk,
         actor=actor,
         action="unit.created",
-        object=f"unit:{unit.pk}",
+        object=ledger.ref(unit),
         data=_unit_data(unit),
     )
     return unit
@@ -97,7 +97,7 @@ def update_unit(*, actor: Actor, unit: MemberUnit, **fields: Any) -> MemberUnit:
         council_id=unit.council_id,
         actor=actor,
         action="unit.updated",
-        object=f"unit:{unit.pk}",
+        object=ledger.ref(unit),
         data=changes,
     )
     return unit
@@ -130,7 +130,7 @@ def grant_role(
         council_id=council.pk,
         actor=actor,
         action="role.granted",
-        object=f"role:{granted.pk}",
+        object=ledger.ref(granted),
         data={"user": user.get_username(), "role": role, "unit": unit.pk if unit else None},
     )
     return granted
@@ -141,11 +141,9 @@ def revoke_role(*, actor: Actor, role: Role) -> None:
     permissions.require_manage(actor, role.council_id)
     role = lock(Role, role.pk)
     data = {"user": role.user.get_username(), "role": role.role, "unit": role.unit_id}
-    council_id, pk = role.council_id, role.pk
+    council_id, name = role.council_id, ledger.ref(role)
     role.delete()
-    ledger.append(
-        council_id=council_id, actor=actor, action="role.revoked", object=f"role:{pk}", data=data
-    )
+    ledger.append(council_id=council_id, actor=actor, action="role.revoked", object=name, data=data)
 
 
 def user_by_username(username: str) -> AbstractBaseUser:

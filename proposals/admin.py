@@ -9,15 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from council.admin_base import ReadOnlyAdmin, ServiceAdmin
 
 from . import services
-from .models import Ballot, Proposal
-
-_EDITABLE = ("title", "body", "proposer_unit", "deadline", "position")
+from .models import Ballot, Proposal, Vote
+from .services import EDITABLE
 
 
 @admin.register(Proposal)
 class ProposalAdmin(ServiceAdmin):
-    list_display = ("title", "meeting", "proposer_unit", "status", "outcome", "closed_at")
-    list_filter = ("status", "outcome", "meeting__council")
+    list_display = ("title", "meeting", "proposer_unit", "kind", "status")
+    list_filter = ("status", "kind", "council")
     search_fields = ("title",)
     list_select_related = ("meeting", "proposer_unit")
     actions = ("open_votes", "close_votes", "withdraw")
@@ -25,41 +24,22 @@ class ProposalAdmin(ServiceAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Proposal | None = None):
         if obj is None:
-            return ("meeting", "title", "body", "proposer_unit", "deadline")
-        return (
-            "meeting",
-            *_EDITABLE,
-            "status",
-            "outcome",
-            "opened_at",
-            "closed_at",
-            "closed_by",
-            "rules",
-            "result",
-        )
+            return ("meeting", "title", "body", "proposer_unit", "kind", "deadline")
+        return ("meeting", *EDITABLE, "status")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Proposal | None = None):
         if obj is None:
             return ()
-        frozen = (
-            "meeting",
-            "status",
-            "outcome",
-            "opened_at",
-            "closed_at",
-            "closed_by",
-            "rules",
-            "result",
-        )
-        # Once its vote opened, a proposal and its result are a record, not a draft.
-        return frozen if obj.status == Proposal.Status.DRAFT else frozen + _EDITABLE
+        frozen = ("meeting", "status")
+        # Once its vote opened, a proposal is a record, not a draft (its votes: below).
+        return frozen if obj.status == Proposal.Status.DRAFT else frozen + EDITABLE
 
     def save_model(self, request: HttpRequest, obj: Proposal, form: Any, change: bool) -> None:
         if change:
             services.update_proposal(
                 actor=request.user,
                 proposal=obj,
-                **{f: form.cleaned_data[f] for f in form.changed_data if f in _EDITABLE},
+                **{f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE},
             )
         else:
             obj.pk = services.create_proposal(
@@ -68,6 +48,7 @@ class ProposalAdmin(ServiceAdmin):
                 title=obj.title,
                 body=obj.body,
                 proposer_unit=obj.proposer_unit,
+                kind=obj.kind,
                 deadline=obj.deadline,
             ).pk
 
@@ -84,8 +65,15 @@ class ProposalAdmin(ServiceAdmin):
         self.run_service(request, queryset, services.withdraw_proposal)
 
 
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdmin):
+    list_display = ("proposal", "number", "kind", "opened_at", "closed_at", "outcome")
+    list_filter = ("outcome", "kind", "proposal__council")
+    list_select_related = ("proposal",)
+
+
 @admin.register(Ballot)
 class BallotAdmin(ReadOnlyAdmin):
-    list_display = ("proposal", "unit", "choice", "cast_by", "cast_at", "recorded_by_secretary")
-    list_filter = ("choice", "recorded_by_secretary", "proposal__meeting__council")
-    list_select_related = ("proposal", "unit", "cast_by")
+    list_display = ("vote", "unit", "choice", "cast_by", "cast_at", "recorded_by_secretary")
+    list_filter = ("choice", "recorded_by_secretary", "vote__proposal__council")
+    list_select_related = ("vote", "unit", "cast_by")

@@ -29,25 +29,43 @@ from council.security import BallotRateThrottle
 from members.models import MemberUnit
 
 from . import explain, exports, services, tally
-from .models import Ballot, Proposal
+from .models import Ballot, Proposal, Vote
+
+
+class VoteBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=Proposal.Outcome.choices, allow_null=True)
 
 
 class ProposalSerializer(StrictModelSerializer):
+    # ``outcome``, ``opened_at`` and ``closed_at`` describe the current (latest) vote.
+    outcome = serializers.ChoiceField(
+        choices=Proposal.Outcome.choices, allow_null=True, read_only=True
+    )
+    opened_at = serializers.DateTimeField(allow_null=True, read_only=True)
+    closed_at = serializers.DateTimeField(allow_null=True, read_only=True)
+    votes = VoteBriefSerializer(many=True, read_only=True, help_text="Oldest first.")
+
     class Meta:
         model = Proposal
         fields = [
             "id",
+            "council",
             "meeting",
             "title",
             "body",
             "proposer_unit",
+            "kind",
             "status",
             "outcome",
             "deadline",
             "opened_at",
             "closed_at",
+            "votes",
         ]
-        read_only_fields = ["status", "outcome", "opened_at", "closed_at"]
+        read_only_fields = ["council", "status"]
 
 
 class BallotInSerializer(serializers.Serializer):
@@ -83,6 +101,7 @@ class ReadingsSerializer(serializers.Serializer):
 
 
 class TallySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Proposal.Kind.choices)
     eligible = serializers.IntegerField()
     present = serializers.IntegerField()
     yes = serializers.IntegerField()
@@ -96,13 +115,14 @@ class TallySerializer(serializers.Serializer):
     readings = ReadingsSerializer()
 
 
-def tally_data(proposal: Proposal) -> dict[str, Any]:
-    """The tally object: frozen once closed; live (outcome null) while open."""
-    result = tally.result_of(proposal)
-    if result is None:
+def tally_data(vote: Vote | None) -> dict[str, Any]:
+    """The tally object of a vote: frozen once closed; live (outcome null) while open."""
+    result = tally.result_of(vote)
+    if vote is None or result is None:
         raise Conflict("The vote has not opened.", code=Code.VOTE_NOT_OPEN)
-    closed = proposal.status == Proposal.Status.CLOSED
+    closed = vote.closed_at is not None
     return {
+        "kind": vote.kind,
         **result.counts.as_dict(),
         "quorum": {"required": result.quorum.required, "met": result.quorum.met},
         "majority": {
@@ -122,10 +142,12 @@ class ProposalViewSet(ListReadCreateViewSet):
     serializer_class = ProposalSerializer
 
     def get_queryset(self) -> Any:
-        queryset = Proposal.objects.select_related("meeting").order_by(
-            "meeting_id", "position", "id"
+        queryset = (
+            Proposal.objects.select_related("meeting")
+            .prefetch_related("votes")
+            .order_by("meeting_id", "position", "id")
         )
-        return scope(queryset, self.request, "meeting__council")
+        return scope(queryset, self.request, "council")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         meeting = referenced(Meeting, request, "meeting", lambda m: m.council_id)
@@ -148,45 +170,48 @@ class ProposalViewSet(ListReadCreateViewSet):
             title=data["title"],
             body=data.get("body", ""),
             proposer_unit=data.get("proposer_unit"),
+            kind=data.get("kind", Proposal.Kind.ORDINARY),
             deadline=data.get("deadline"),
         )
         return Response(self.get_serializer(proposal).data, status=201)
 
     def _managed(self, request: Request) -> Proposal:
         proposal = self.get_object()
-        require_manage(request, proposal.meeting.council_id)
+        require_manage(request, proposal.council_id)
         return proposal
+
+    def _answer(self, proposal: Proposal) -> Response:
+        """The proposal as it is now (its votes re-read: the service added or closed one)."""
+        return Response(self.get_serializer(self.get_queryset().get(pk=proposal.pk)).data)
 
     @extend_schema(request=None, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str) -> Response:
         proposal = services.open_vote(actor=request.user, proposal=self._managed(request))
-        return Response(self.get_serializer(proposal).data)
+        return self._answer(proposal)
 
     @extend_schema(request=None, responses=TallySerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:
         proposal = services.close_vote(actor=request.user, proposal=self._managed(request))
-        return Response(tally_data(proposal))
+        return Response(tally_data(proposal.current_vote))
 
     @extend_schema(request=None, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         proposal = services.withdraw_proposal(actor=request.user, proposal=self._managed(request))
-        return Response(self.get_serializer(proposal).data)
+        return self._answer(proposal)
 
     @extend_schema(responses=TallySerializer)
     @action(detail=True, methods=["get"])
     def tally(self, request: Request, pk: str) -> Response:
-        return Response(tally_data(self.get_object()))
+        return Response(tally_data(self.get_object().current_vote))
 
     @extend_schema(responses=BallotSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="ballots")
     def ballots(self, request: Request, pk: str) -> Response:
-        proposal = self.get_object()
-        ballots = (
-            Ballot.objects.filter(proposal=proposal).select_related("cast_by").order_by("unit_id")
-        )
+        vote = self.get_object().current_vote
+        ballots = Ballot.objects.filter(vote=vote).select_related("cast_by").order_by("unit_id")
         page = self.paginate_queryset(ballots)
         return self.get_paginated_response(BallotSerializer(page, many=True).data)
 
@@ -200,10 +225,10 @@ class ProposalViewSet(ListReadCreateViewSet):
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
         # (404) — the same answer get_object() gives, without building the scoped queryset.
-        proposal = services.find_vote(int(pk)) if pk.isdecimal() and int(pk) < 2**63 else None
+        proposal = services.find_proposal(int(pk)) if pk.isdecimal() and int(pk) < 2**63 else None
         if proposal is None:
             raise Http404
-        council_id = proposal.meeting.council_id
+        council_id = proposal.council_id
         access = access_for(request, council_id)
         unit = services.find_unit(council_id, int(unit_id)) if int(unit_id) < 2**63 else None
         if unit is None:
@@ -255,13 +280,27 @@ MOMENT = {
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    council = serializers.IntegerField(source="meeting.council_id")
+    """One closed vote. ``id`` is its proposal's (as before votes were records of their
+    own); ``vote`` and ``proposal`` name both."""
+
+    id = serializers.IntegerField(source="proposal_id")
+    vote = serializers.IntegerField(source="pk")
+    proposal = serializers.IntegerField(source="proposal_id")
+    number = serializers.IntegerField()
+    council = serializers.IntegerField(source="proposal.council_id")
+    meeting = serializers.IntegerField(source="proposal.meeting_id")
+    title = serializers.CharField(source="proposal.title")
+    proposer_unit = serializers.IntegerField(source="proposal.proposer_unit_id", allow_null=True)
     tally = serializers.SerializerMethodField()
 
     class Meta:
-        model = Proposal
+        model = Vote
         fields = [
             "id",
+            "vote",
+            "proposal",
+            "number",
+            "kind",
             "council",
             "meeting",
             "title",
@@ -273,12 +312,12 @@ class DecisionSerializer(serializers.ModelSerializer):
             "tally",
         ]
 
-    def get_tally(self, proposal: Proposal) -> dict[str, Any]:
-        return tally_data(proposal)
+    def get_tally(self, vote: Vote) -> dict[str, Any]:
+        return tally_data(vote)
 
 
 class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Closed proposals with their frozen tally, rule set and close time.
+    """Closed votes with their frozen tally, rule set and close time.
 
     ``?format=csv`` or ``?format=json`` downloads the whole filtered register, streamed.
     """
@@ -302,12 +341,8 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     }
 
     def get_queryset(self) -> Any:
-        queryset = (
-            Proposal.objects.filter(status=Proposal.Status.CLOSED)
-            .select_related("meeting")
-            .order_by("closed_at", "id")
-        )
-        queryset = scope(queryset, self.request, "meeting__council")
+        queryset = Vote.objects.closed().select_related("proposal").order_by("closed_at", "id")
+        queryset = scope(queryset, self.request, "proposal__council")
         params = self.request.query_params
         # An empty filter is as malformed as any other value (the page sends none).
         if "outcome" in params:
@@ -317,7 +352,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if "proposer_unit" in params:
             if not params["proposer_unit"].isdigit() or int(params["proposer_unit"]) < 1:
                 raise exceptions.ValidationError({"proposer_unit": ["A unit id is a number."]})
-            queryset = queryset.filter(proposer_unit_id=int(params["proposer_unit"]))
+            queryset = queryset.filter(proposal__proposer_unit_id=int(params["proposer_unit"]))
         for name, lookup in (
             ("closed_after", "closed_at__gte"),
             ("closed_before", "closed_at__lt"),
@@ -364,7 +399,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         queryset = self.get_queryset()
         overseen = overseen_council_ids(self.request.user)
         if kind == "json" and overseen is not None:
-            queryset = queryset.filter(meeting__council__in=overseen)
+            queryset = queryset.filter(proposal__council__in=overseen)
         if kind == "csv":
             rows, content_type = exports.csv_rows(queryset), "text/csv; charset=utf-8"
         else:

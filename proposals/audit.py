@@ -15,29 +15,42 @@ from council import ledger
 from council.models import LedgerEvent, Meeting
 
 from . import tally
-from .models import Ballot, Proposal
+from .models import Ballot, Vote
 
 _REPLAYED = (
     "meeting.started",
+    "vote.opened",
+    "vote.ballot_cast",
+    "vote.closed",
+    # Written before votes were records of their own: events of a proposal's first vote.
     "proposal.vote_opened",
     "proposal.ballot_cast",
     "proposal.vote_closed",
 )
 
+# A vote as the ledger names it, whatever the era of its events: (proposal, number).
+VoteKey = tuple[int, int]
 
-def _pk(ref: str) -> int:
-    return int(ref.split(":", 1)[1])
+
+def vote_key(ref: str, data: dict[str, Any]) -> VoteKey:
+    """The vote an event is about. Events written before votes were records of their
+    own name the proposal and concern its first (and then only) vote."""
+    kind, pk = ledger.parse_ref(ref)
+    if kind == "proposal":
+        return (pk, 1)
+    return (data["proposal"], data["number"])
 
 
 class _Ledger:
     """What the events say about each meeting's snapshot, each vote and each ballot."""
 
     def __init__(self, council_ids: list[int] | None) -> None:
-        self.eligible: dict[int, list[int]] = {}
-        self.rules: dict[int, Any] = {}
-        self.results: dict[int, Any] = {}
-        self.ballots: dict[tuple[int, int], str] = {}
-        self.late: list[tuple[int, int, int]] = []  # (council, seq, proposal)
+        self.meeting_eligible: dict[int, list[int]] = {}
+        self.eligible: dict[VoteKey, list[int]] = {}
+        self.rules: dict[VoteKey, Any] = {}
+        self.results: dict[VoteKey, Any] = {}
+        self.ballots: dict[tuple[VoteKey, int], str] = {}
+        self.late: list[tuple[int, int, VoteKey]] = []  # (council, seq, vote)
         events = LedgerEvent.objects.filter(action__in=_REPLAYED)
         if council_ids is not None:
             events = events.filter(council_id__in=council_ids)
@@ -45,17 +58,27 @@ class _Ledger:
             "council_id", "seq", "action", "object", "data"
         )
         for council, seq, action, ref, data in rows.iterator(chunk_size=5000):
-            pk = _pk(ref)
             if action == "meeting.started":
-                self.eligible[pk] = sorted(data["eligible_units"])
-            elif action == "proposal.vote_opened":
-                self.rules[pk] = data["rules"]
-            elif action == "proposal.ballot_cast":
-                if pk in self.results:
-                    self.late.append((council, seq, pk))
-                self.ballots[(pk, data["unit"])] = data["choice"]
+                self.meeting_eligible[ledger.parse_ref(ref)[1]] = sorted(data["eligible_units"])
+                continue
+            key = vote_key(ref, data)
+            if action in ("vote.opened", "proposal.vote_opened"):
+                self.rules[key] = data["rules"]
+                if "eligible_units" in data:
+                    self.eligible[key] = sorted(data["eligible_units"])
+            elif action in ("vote.ballot_cast", "proposal.ballot_cast"):
+                if key in self.results:
+                    self.late.append((council, seq, key))
+                self.ballots[(key, data["unit"])] = data["choice"]
             else:
-                self.results[pk] = data["result"]
+                self.results[key] = data["result"]
+
+    def eligible_of(self, key: VoteKey, meeting_id: int) -> list[int] | None:
+        """A vote's snapshot as the ledger says: its own, or (first votes written before
+        votes were records) its meeting's, which it was."""
+        if key in self.eligible:
+            return self.eligible[key]
+        return self.meeting_eligible.get(meeting_id)
 
 
 def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
@@ -67,29 +90,25 @@ def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
     wanted = list(council_ids) if council_ids is not None else None
     report = ledger.verify(wanted)
     said = _Ledger(wanted)
-    for council, seq, proposal in said.late:
+    for council, seq, (proposal, number) in said.late:
         report.problem(
             council,
             seq,
             "ballot_after_close",
-            f"proposal {proposal}: a ballot was recorded after its vote closed",
+            f"proposal {proposal}, vote {number}: a ballot was recorded after its vote closed",
         )
 
     meetings = Meeting.objects.exclude(status=Meeting.Status.SCHEDULED)
-    proposals = Proposal.objects.filter(
-        status__in=[Proposal.Status.OPEN, Proposal.Status.CLOSED]
-    ).select_related("meeting")
-    ballots = Ballot.objects.select_related("proposal__meeting")
+    votes = Vote.objects.select_related("proposal")
+    ballots = Ballot.objects.select_related("vote__proposal")
     if wanted is not None:
         meetings = meetings.filter(council_id__in=wanted)
-        proposals = proposals.filter(meeting__council_id__in=wanted)
-        ballots = ballots.filter(proposal__meeting__council_id__in=wanted)
+        votes = votes.filter(proposal__council_id__in=wanted)
+        ballots = ballots.filter(vote__proposal__council_id__in=wanted)
 
-    snapshots: dict[int, set[int]] = {}
     for meeting in meetings.prefetch_related("eligible_units"):
         stored = sorted(u.pk for u in meeting.eligible_units.all())
-        snapshots[meeting.pk] = set(stored)
-        if said.eligible.get(meeting.pk) != stored:
+        if said.meeting_eligible.get(meeting.pk) != stored:
             report.problem(
                 meeting.council_id,
                 None,
@@ -97,63 +116,70 @@ def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
                 f"meeting {meeting.pk}: eligible units differ from the ledger",
             )
 
-    for proposal in proposals.iterator(chunk_size=500):
-        council = proposal.meeting.council_id
-        if said.rules.get(proposal.pk) != proposal.rules:
+    snapshots: dict[int, set[int]] = {}
+    for vote in votes.prefetch_related("eligible_units").iterator(chunk_size=500):
+        proposal = vote.proposal
+        council, key = proposal.council_id, (proposal.pk, vote.number)
+        name = f"proposal {proposal.pk}, vote {vote.number}"
+        stored_units = sorted(u.pk for u in vote.eligible_units.all())
+        snapshots[vote.pk] = set(stored_units)
+        if said.eligible_of(key, proposal.meeting_id) != stored_units:
+            report.problem(
+                council, None, "snapshot_mismatch", f"{name}: eligible units differ from the ledger"
+            )
+        if said.rules.get(key) != vote.rules:
             report.problem(
                 council,
                 None,
                 "rules_mismatch",
-                f"proposal {proposal.pk}: rule set differs from the one it opened with",
+                f"{name}: rule set differs from the one it opened with",
             )
-        if proposal.status != Proposal.Status.CLOSED:
+        if vote.closed_at is None:
             continue
-        stored = {k: v for k, v in (proposal.result or {}).items() if k != "explanation"}
-        logged = said.results.get(proposal.pk)
-        if logged != stored or (logged or {}).get("outcome") != proposal.outcome:
+        stored = {k: v for k, v in (vote.result or {}).items() if k != "explanation"}
+        logged = said.results.get(key)
+        if logged != stored or (logged or {}).get("outcome") != vote.outcome:
             report.problem(
                 council,
                 None,
                 "result_mismatch",
-                f"proposal {proposal.pk}: stored result or outcome differs from "
-                "the one recorded at the close",
+                f"{name}: stored result or outcome differs from the one recorded at the close",
             )
-        diff = tally.recount(proposal)
+        diff = tally.recount(vote)
         if diff:
             report.problem(
                 council,
                 None,
                 "result_mismatch",
-                f"proposal {proposal.pk}: stored result differs from a recount "
-                f"of its ballots: {diff}",
+                f"{name}: stored result differs from a recount of its ballots: {diff}",
             )
 
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[VoteKey, int]] = set()
     for ballot in ballots.iterator(chunk_size=2000):
-        key = (ballot.proposal_id, ballot.unit_id)
+        proposal = ballot.vote.proposal
+        key = ((proposal.pk, ballot.vote.number), ballot.unit_id)
         seen.add(key)
-        council = ballot.proposal.meeting.council_id
+        name = f"proposal {proposal.pk}, vote {ballot.vote.number}, unit {ballot.unit_id}"
         if said.ballots.get(key) != ballot.choice:
             report.problem(
-                council,
+                proposal.council_id,
                 None,
                 "ballot_mismatch",
-                f"proposal {key[0]}, unit {key[1]}: stored ballot differs from "
-                "the last one the ledger recorded",
+                f"{name}: stored ballot differs from the last one the ledger recorded",
             )
-        if ballot.unit_id not in snapshots.get(ballot.proposal.meeting_id, set()):
+        if ballot.unit_id not in snapshots.get(ballot.vote_id, set()):
             report.problem(
-                council,
+                proposal.council_id,
                 None,
                 "ballot_not_eligible",
-                f"proposal {key[0]}, unit {key[1]}: the unit was not eligible",
+                f"{name}: the unit was not eligible",
             )
-    for key in said.ballots.keys() - seen:
+    for (proposal, number), unit in said.ballots.keys() - seen:
         report.problem(
             None,
             None,
             "ballot_missing",
-            f"proposal {key[0]}, unit {key[1]}: a recorded ballot is not stored",
+            f"proposal {proposal}, vote {number}, unit {unit}: a recorded ballot is not stored",
         )
     return {
         "ok": report.ok,

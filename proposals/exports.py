@@ -1,10 +1,10 @@
 """The decision register as CSV and as a self-contained JSON export, streamed.
 
-Both are generators of text chunks over a queryset of closed proposals, read with a
-server-side cursor: memory stays flat whatever the register's size. The API
+Both are generators of text chunks over a queryset of closed votes (decisions), read
+with a server-side cursor: memory stays flat whatever the register's size. The API
 (``?format=csv|json``) and ``manage.py export_decisions`` stream the same bytes.
 
-The JSON export (format ``quorum-export/1``) carries, for every decision, the rule set,
+The JSON export (format ``quorum-export/2``) carries, for every decision, the rule set,
 the eligible and present units, every ballot and the frozen result, and for every
 council involved its whole ledger chain and head — enough for
 ``proposals/verify_export.py`` to re-derive each outcome and re-check each hash offline,
@@ -31,9 +31,9 @@ from council import ledger
 from council.models import Council, LedgerEvent, LedgerHead
 from members.models import MemberUnit
 
-from .models import Ballot, Proposal
+from .models import Ballot, Vote
 
-FORMAT = "quorum-export/1"
+FORMAT = "quorum-export/2"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = [
     "id",
@@ -53,21 +53,10 @@ CSV_COLUMNS = [
     "reading_members",
     "reading_present",
     "reading_cast",
-]
-
-
-# The frozen result's fields behind the CSV's last ten columns, in their order.
-RESULT_COLUMNS = [
-    "eligible",
-    "present",
-    "yes",
-    "no",
-    "abstain",
-    "not_voted",
-    "majority__basis",
-    "readings__members",
-    "readings__present",
-    "readings__cast",
+    # Since votes are records of their own: which vote of the proposal, and its kind.
+    "vote",
+    "number",
+    "kind",
 ]
 
 
@@ -78,19 +67,23 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def _decisions(queryset: QuerySet[Proposal]) -> Iterator[Proposal]:
-    return queryset.select_related("meeting").order_by("closed_at", "id").iterator(chunk_size=1000)
+def _decisions(queryset: QuerySet[Vote]) -> Iterator[Vote]:
+    return (
+        queryset.select_related("proposal__meeting")
+        .order_by("closed_at", "id")
+        .iterator(chunk_size=1000)
+    )
 
 
 def csv_rows(
-    queryset: QuerySet[Proposal], on_decision: Callable[[], None] | None = None
+    queryset: QuerySet[Vote], on_decision: Callable[[], None] | None = None
 ) -> Iterator[str]:
     """UTF-8 CSV with a BOM (Excel then reads Chinese names right), one row a decision."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"
     writer.writerow(CSV_COLUMNS)
-    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, *counts in _register(
+    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, *rest in _register(
         queryset
     ):
         writer.writerow(
@@ -102,7 +95,7 @@ def csv_rows(
                 proposer or "",
                 outcome,
                 closed_at.isoformat(),
-                *counts,
+                *rest,
             )
         )
         if on_decision:
@@ -114,34 +107,25 @@ def csv_rows(
     yield buffer.getvalue()
 
 
-_FIELDS = ["pk", "meeting__council_id", "meeting_id", "title", "proposer_unit_id", "outcome"]
-
-# The register's rows on PostgreSQL: the counts are read out of each frozen result by one
+# The register's rows: the counts are read out of each frozen result by one
 # jsonb_to_record (ten separate key lookups cost four times as much), streamed through a
 # server-side cursor.
 _REGISTER_SQL = """
-SELECT p.id, m.council_id, p.meeting_id, p.title, p.proposer_unit_id, p.outcome, p.closed_at,
+SELECT p.id, p.council_id, p.meeting_id, p.title, p.proposer_unit_id, v.outcome, v.closed_at,
        r.eligible, r.present, r.yes, r.no, r.abstain, r.not_voted, r.majority->>'basis',
-       readings.members, readings.present, readings.cast
-FROM proposals_proposal p
-JOIN council_meeting m ON m.id = p.meeting_id,
-     jsonb_to_record(p.result) AS r(eligible int, present int, yes int, no int, abstain int,
+       readings.members, readings.present, readings.cast, v.id, v.number, v.kind
+FROM proposals_vote v
+JOIN proposals_proposal p ON p.id = v.proposal_id,
+     jsonb_to_record(v.result) AS r(eligible int, present int, yes int, no int, abstain int,
                                     not_voted int, majority jsonb, readings jsonb),
      jsonb_to_record(r.readings) AS readings(members text, present text, "cast" text)
-WHERE p.id IN ({ids})
-ORDER BY p.closed_at, p.id
+WHERE v.id IN ({ids})
+ORDER BY v.closed_at, v.id
 """
 
 
-def _register(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, ...]]:
+def _register(queryset: QuerySet[Vote]) -> Iterator[tuple[Any, ...]]:
     """The register's rows as plain tuples, in CSV_COLUMNS order, in close order."""
-    if connection.vendor != "postgresql":
-        yield from (
-            queryset.order_by("closed_at", "id")
-            .values_list(*_FIELDS, "closed_at", *(f"result__{key}" for key in RESULT_COLUMNS))
-            .iterator(chunk_size=2000)
-        )
-        return
     try:
         ids, params = queryset.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing (an empty id list)
@@ -155,29 +139,37 @@ def _register(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, ...]]:
             yield from batch
 
 
+def _snapshot(vote: Vote) -> list[int]:
+    return sorted(
+        Vote.eligible_units.through.objects.filter(vote_id=vote.pk).values_list(
+            "memberunit_id", flat=True
+        )
+    )
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _decision(proposal: Proposal, eligible: list[int], ballots: list[str]) -> str:
+def _decision(vote: Vote, eligible: list[int], ballots: list[str]) -> str:
     """One decision as JSON text; ``ballots`` are its ballots, already JSON texts."""
+    proposal = vote.proposal
     meeting = proposal.meeting
     fields = {
         "id": proposal.pk,
-        "council": meeting.council_id,
-        "meeting": {
-            "id": meeting.pk,
-            "title": meeting.title,
-            "mode": meeting.mode,
-            "eligible_units": eligible,
-        },
+        "vote": vote.pk,
+        "number": vote.number,
+        "kind": vote.kind,
+        "council": proposal.council_id,
+        "meeting": {"id": meeting.pk, "title": meeting.title, "mode": meeting.mode},
+        "eligible_units": eligible,
         "title": proposal.title,
         "proposer_unit": proposal.proposer_unit_id,
-        "opened_at": ledger.format_time(proposal.opened_at),
-        "closed_at": ledger.format_time(proposal.closed_at),
-        "rules": proposal.rules,
-        "outcome": proposal.outcome,
-        "result": proposal.result,
+        "opened_at": ledger.format_time(vote.opened_at),
+        "closed_at": ledger.format_time(vote.closed_at),
+        "rules": vote.rules,
+        "outcome": vote.outcome,
+        "result": vote.result,
     }
     # Sorted keys put "ballots" first: open the object with it, then the other fields.
     return '{"ballots": [' + ", ".join(ballots) + "], " + _dump(fields)[1:]
@@ -186,24 +178,26 @@ def _decision(proposal: Proposal, eligible: list[int], ballots: list[str]) -> st
 _BALLOT = '{"unit": %d, "choice": %s, "cast_by": %s, "cast_at": "%s", "recorded_by_secretary": %s}'
 
 
-def _ballots(queryset: QuerySet[Proposal]) -> Iterator[tuple[Any, int, str]]:
-    """Every ballot of the decisions, as (closed_at, proposal, JSON text), in the decisions'
+def _ballots(queryset: QuerySet[Vote]) -> Iterator[tuple[Any, int, str]]:
+    """Every ballot of the decisions, as (closed_at, vote, JSON text), in the decisions'
     order: one streamed query instead of one per decision."""
-    rows = Ballot.objects.filter(proposal__in=queryset.order_by().values("pk")).order_by(
-        "proposal__closed_at", "proposal_id", "unit_id"
-    )
-    fields = ["proposal__closed_at", "proposal_id", "unit_id", "choice", "cast_by__username"]
-    if connection.vendor == "postgresql":
-        rows = rows.annotate(cast_at_text=_UtcText("cast_at")).values_list(
-            *fields, "cast_at_text", "recorded_by_secretary"
+    rows = (
+        Ballot.objects.filter(vote__in=queryset.order_by().values("pk"))
+        .order_by("vote__closed_at", "vote_id", "unit_id")
+        .annotate(cast_at_text=_UtcText("cast_at"))
+        .values_list(
+            "vote__closed_at",
+            "vote_id",
+            "unit_id",
+            "choice",
+            "cast_by__username",
+            "cast_at_text",
+            "recorded_by_secretary",
         )
-    else:
-        rows = rows.values_list(*fields, "cast_at", "recorded_by_secretary")
-    for closed_at, proposal, unit, choice, by, at, by_secretary in rows.iterator(chunk_size=5000):
-        if not isinstance(at, str):
-            at = ledger.format_time(at)
+    )
+    for closed_at, vote, unit, choice, by, at, by_secretary in rows.iterator(chunk_size=5000):
         text = _BALLOT % (unit, _text(choice), _text(by), at, "true" if by_secretary else "false")
-        yield closed_at, proposal, text
+        yield closed_at, vote, text
 
 
 # The event as JSON text, assembled around the stored ``data`` (jsonb's own text, which
@@ -224,35 +218,19 @@ def _events(council_id: int, up_to: int) -> Iterator[str]:
     """The council's chain as JSON texts, up to the head read before (events appended
     meanwhile belong to a later export)."""
     events = LedgerEvent.objects.filter(council_id=council_id, seq__lte=up_to).order_by("seq")
-    if connection.vendor == "postgresql":
-        rows = events.annotate(
-            at_text=_UtcText("at"), data_text=Cast("data", output_field=TextField())
-        ).values_list(
-            "seq", "at_text", "actor", "action", "object", "data_text", "prev_hash", "hash"
-        )
-        for seq, at, actor, action, obj, data, prev_hash, digest in rows.iterator(chunk_size=5000):
-            yield _EVENT % (
-                seq,
-                at,
-                _text(actor),
-                _text(action),
-                _text(obj),
-                data,
-                # Quoted like every string: a tampered row must make a verifier finding,
-                # not a file that is no longer JSON.
-                _quote(prev_hash),
-                _quote(digest),
-            )
-        return
-    rows = events.values_list("seq", "at", "actor", "action", "object", "data", "prev_hash", "hash")
+    rows = events.annotate(
+        at_text=_UtcText("at"), data_text=Cast("data", output_field=TextField())
+    ).values_list("seq", "at_text", "actor", "action", "object", "data_text", "prev_hash", "hash")
     for seq, at, actor, action, obj, data, prev_hash, digest in rows.iterator(chunk_size=5000):
         yield _EVENT % (
             seq,
-            ledger.format_time(at),
+            at,
             _text(actor),
             _text(action),
             _text(obj),
-            _dump(data),
+            data,
+            # Quoted like every string: a tampered row must make a verifier finding,
+            # not a file that is no longer JSON.
             _quote(prev_hash),
             _quote(digest),
         )
@@ -275,7 +253,7 @@ def _opening(fields: dict[str, Any], list_key: str) -> str:
 
 
 def json_export(
-    queryset: QuerySet[Proposal],
+    queryset: QuerySet[Vote],
     councils: Iterable[int] | None = None,
     on_decision: Callable[[], None] | None = None,
     selection: dict[str, Any] | None = None,
@@ -293,7 +271,6 @@ def json_export(
         "decisions",
     )
     involved: set[int] = set(councils or [])
-    snapshots: dict[int, list[int]] = {}
     # The decisions are read first, the ballots after: a vote that closes between the two
     # queries then has ballots in the second only, which sort after every decision read
     # and are passed over. (The other way round, it would go out without its ballots.)
@@ -301,22 +278,17 @@ def json_export(
     first = next(decisions, None)
     ballots = _ballots(queryset)
     ballot = next(ballots, None) if first is not None else None
-    for i, proposal in enumerate(itertools.chain([first] if first else [], decisions)):
-        meeting_id = proposal.meeting_id
-        if meeting_id not in snapshots:
-            snapshots[meeting_id] = sorted(
-                proposal.meeting.eligible_units.values_list("pk", flat=True)
-            )
-        involved.add(proposal.meeting.council_id)
+    for i, vote in enumerate(itertools.chain([first] if first else [], decisions)):
+        involved.add(vote.proposal.council_id)
         # The two streams walk the same order, (closed_at, id).
-        key = (proposal.closed_at, proposal.pk)
+        key = (vote.closed_at, vote.pk)
         while ballot is not None and (ballot[0], ballot[1]) < key:
             ballot = next(ballots, None)
         texts = []
-        while ballot is not None and ballot[1] == proposal.pk:
+        while ballot is not None and ballot[1] == vote.pk:
             texts.append(ballot[2])
             ballot = next(ballots, None)
-        yield ("," if i else "") + _decision(proposal, snapshots[meeting_id], texts)
+        yield ("," if i else "") + _decision(vote, _snapshot(vote), texts)
         if on_decision:
             on_decision()
     yield '], "councils": ['

@@ -1,18 +1,24 @@
 """Proposals, their votes, and ballots.
 
-A proposal is voted once: when its vote opens the council's rule set is frozen onto it
-(``rules``); when it closes the result with all its arithmetic is frozen too (``result``),
-so every stored decision can be re-derived from its own row and its ballots.
+A proposal is put to the vote zero or more times. Each :class:`Vote` freezes the
+council's rule set for the proposal's kind when it opens (``rules``), with its snapshot
+of eligible units, and its result with all its arithmetic when it closes (``result``), so
+every decision can be re-derived from its own row and its ballots.
 """
 
 from __future__ import annotations
+
+import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import rules
+from council.models import ResolutionKind
+
+from . import rules as rules_module
 
 
 class ProposalStatus(models.TextChoices):
@@ -23,9 +29,9 @@ class ProposalStatus(models.TextChoices):
 
 
 class ProposalOutcome(models.TextChoices):
-    PASSED = rules.Outcome.PASSED.value, _("passed")
-    REJECTED = rules.Outcome.REJECTED.value, _("rejected")
-    NO_QUORUM = rules.Outcome.NO_QUORUM.value, _("no quorum")
+    PASSED = rules_module.Outcome.PASSED.value, _("passed")
+    REJECTED = rules_module.Outcome.REJECTED.value, _("rejected")
+    NO_QUORUM = rules_module.Outcome.NO_QUORUM.value, _("no quorum")
 
 
 class BallotChoice(models.TextChoices):
@@ -35,9 +41,23 @@ class BallotChoice(models.TextChoices):
 
 
 class Proposal(models.Model):
+    """A motion on a council's agenda. It is put to the vote zero or more times.
+
+    ``status`` is the proposal's own life: a draft, its current vote open or closed, or
+    withdrawn. The records of each vote — frozen rules, snapshot, deadline, ballots,
+    result — belong to the :class:`Vote`; the properties below read the current one.
+    """
+
     Status = ProposalStatus
     Outcome = ProposalOutcome
+    Kind = ResolutionKind
 
+    council = models.ForeignKey(
+        "council.Council",
+        on_delete=models.PROTECT,
+        related_name="proposals",
+        verbose_name=_("council"),
+    )
     meeting = models.ForeignKey(
         "council.Meeting",
         on_delete=models.PROTECT,
@@ -54,40 +74,20 @@ class Proposal(models.Model):
         related_name="proposals",
         verbose_name=_("proposer unit"),
     )
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=ResolutionKind.choices, default=ResolutionKind.ORDINARY
+    )
     position = models.PositiveIntegerField(_("agenda position"), default=0)
     status = models.CharField(
         _("status"), max_length=10, choices=ProposalStatus.choices, default=Status.DRAFT
     )
-    # NULL, not "": the API contract says an undecided outcome is null.
-    outcome = models.CharField(  # noqa: DJ001
-        _("outcome"), max_length=10, choices=ProposalOutcome.choices, null=True, blank=True
-    )
+    # The deadline planned for the next vote; opening copies it onto the vote.
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    opened_at = models.DateTimeField(_("vote opened at"), null=True, blank=True)
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
-    closed_at = models.DateTimeField(_("vote closed at"), null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
-    # Frozen at open: the rule set in force for this vote (RuleSet.as_dict()).
-    rules = models.JSONField(_("rule set"), null=True, blank=True)
-    # Frozen at close: Result.as_dict() plus the units counted present.
-    result = models.JSONField(_("result"), null=True, blank=True)
 
     class Meta:
         ordering = ["meeting_id", "position", "id"]
@@ -98,66 +98,187 @@ class Proposal(models.Model):
                 condition=Q(status__in=ProposalStatus.values), name="proposal_status_valid"
             ),
             models.CheckConstraint(
-                condition=Q(outcome__isnull=True) | Q(outcome__in=ProposalOutcome.values),
-                name="proposal_outcome_valid",
+                condition=Q(kind__in=ResolutionKind.values), name="proposal_kind_valid"
             ),
-            # Each status carries exactly the frozen records it must have.
             models.CheckConstraint(
-                condition=(
-                    Q(
-                        status="draft",
-                        opened_at__isnull=True,
-                        outcome__isnull=True,
-                        rules__isnull=True,
-                        result__isnull=True,
-                    )
-                    | Q(
-                        status="withdrawn",
-                        opened_at__isnull=True,
-                        outcome__isnull=True,
-                        withdrawn_at__isnull=False,
-                        result__isnull=True,
-                    )
-                    | Q(
-                        status="open",
-                        opened_at__isnull=False,
-                        rules__isnull=False,
-                        closed_at__isnull=True,
-                        outcome__isnull=True,
-                        result__isnull=True,
-                    )
-                    | Q(
-                        status="closed",
-                        opened_at__isnull=False,
-                        rules__isnull=False,
-                        closed_at__isnull=False,
-                        outcome__isnull=False,
-                        result__isnull=False,
-                    )
-                ),
-                name="proposal_status_matches_records",
+                condition=Q(status="withdrawn", withdrawn_at__isnull=False)
+                | (~Q(status="withdrawn") & Q(withdrawn_at__isnull=True)),
+                name="proposal_withdrawn_at_matches_status",
             ),
         ]
-        indexes = [
-            models.Index(fields=["status", "deadline"]),
-            models.Index(fields=["outcome", "closed_at"]),
-        ]
+        indexes = [models.Index(fields=["council", "status"])]
 
     def __str__(self) -> str:
         return self.title
 
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        self.__dict__.pop("_current_vote", None)
+        super().refresh_from_db(*args, **kwargs)
+
     @property
-    def rule_set(self) -> rules.RuleSet | None:
-        return rules.RuleSet.from_dict(self.rules) if self.rules else None
+    def current_vote(self) -> Vote | None:
+        """The latest vote: the one ``open``, ``close``, ballots and tally act on."""
+        # Set by the services that just opened or closed it; else from a prefetch of
+        # ``votes`` (lists of proposals); else one query.
+        if "_current_vote" in self.__dict__:
+            return self._current_vote
+        prefetched = getattr(self, "_prefetched_objects_cache", {})
+        if "votes" in prefetched:
+            votes = list(prefetched["votes"])
+            return max(votes, key=lambda v: v.number) if votes else None
+        self._current_vote = self.votes.order_by("-number").first() if self.pk else None
+        return self._current_vote
+
+    @current_vote.setter
+    def current_vote(self, vote: Vote | None) -> None:
+        self._current_vote = vote
+
+    # The API's proposal fields that describe its current vote.
+    @property
+    def outcome(self) -> str | None:
+        vote = self.current_vote
+        return vote.outcome if vote else None
+
+    @property
+    def opened_at(self) -> datetime.datetime | None:
+        vote = self.current_vote
+        return vote.opened_at if vote else None
+
+    @property
+    def closed_at(self) -> datetime.datetime | None:
+        vote = self.current_vote
+        return vote.closed_at if vote else None
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        vote = self.current_vote
+        return vote.result if vote else None
+
+    @property
+    def rules(self) -> dict[str, Any] | None:
+        vote = self.current_vote
+        return vote.rules if vote else None
+
+    @property
+    def rule_set(self) -> rules_module.RuleSet | None:
+        vote = self.current_vote
+        return vote.rule_set if vote else None
+
+    @property
+    def can_be_put_to_vote(self) -> bool:
+        """A draft, or a proposal whose last vote was void: a passed or rejected one is
+        final (a council that wants to reconsider files a new proposal)."""
+        if self.status == ProposalStatus.DRAFT:
+            return True
+        return self.status == ProposalStatus.CLOSED and self.outcome == ProposalOutcome.NO_QUORUM
+
+
+class VoteQuerySet(models.QuerySet["Vote"]):
+    def open(self) -> VoteQuerySet:
+        return self.filter(closed_at__isnull=True)
+
+    def closed(self) -> VoteQuerySet:
+        return self.filter(closed_at__isnull=False)
+
+
+class Vote(models.Model):
+    """One opening and closing of the ballot on a proposal: a decision once closed.
+
+    Everything a vote is decided by is its own: the rule set frozen when it opened, the
+    snapshot of eligible units, the deadline, the ballots, and the result frozen when it
+    closed — so every decision can be re-derived from its own record, and a void vote
+    (``no_quorum``) stays in the register when its proposal is put to the vote again.
+    """
+
+    Kind = ResolutionKind
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.PROTECT, related_name="votes", verbose_name=_("proposal")
+    )
+    number = models.PositiveSmallIntegerField(_("number"), help_text=_("1 for a first vote."))
+    kind = models.CharField(_("kind"), max_length=10, choices=ResolutionKind.choices)
+    # Frozen at open: RuleSet.as_dict() of the kind's rule.
+    rules = models.JSONField(_("rule set"))
+    eligible_units = models.ManyToManyField(
+        "members.MemberUnit", related_name="+", blank=True, verbose_name=_("eligible units")
+    )
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("vote opened at"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    closed_at = models.DateTimeField(_("vote closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    # NULL, not "": the API contract says an undecided outcome is null.
+    outcome = models.CharField(  # noqa: DJ001
+        _("outcome"), max_length=10, choices=ProposalOutcome.choices, null=True, blank=True
+    )
+    # Frozen at close: Result.as_dict() plus the units counted present.
+    result = models.JSONField(_("result"), null=True, blank=True)
+
+    objects = VoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["proposal_id", "number"]
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="vote_numbered_once"),
+            # At most one open vote per proposal, whatever races.
+            models.UniqueConstraint(
+                fields=["proposal"],
+                condition=Q(closed_at__isnull=True),
+                name="vote_one_open_per_proposal",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ResolutionKind.values), name="vote_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__isnull=True) | Q(outcome__in=ProposalOutcome.values),
+                name="vote_outcome_valid",
+            ),
+            # Open: nothing decided yet. Closed: the outcome and its frozen result.
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True, outcome__isnull=True, result__isnull=True)
+                | Q(closed_at__isnull=False, outcome__isnull=False, result__isnull=False),
+                name="vote_closed_with_its_result",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["closed_at", "deadline"]),
+            models.Index(fields=["outcome", "closed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}/{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def status(self) -> str:
+        """The vote's state in the proposal's words: ``open`` or ``closed``."""
+        return ProposalStatus.OPEN if self.closed_at is None else ProposalStatus.CLOSED
+
+    @property
+    def rule_set(self) -> rules_module.RuleSet:
+        return rules_module.RuleSet.from_dict(self.rules)
 
 
 class Ballot(models.Model):
-    """A unit's single ballot on a proposal. Replacing it updates this row; the ledger
-    keeps every version."""
+    """A unit's single ballot in a vote. Replacing it updates this row; the ledger keeps
+    every version."""
 
     Choice = BallotChoice
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="ballots")
+    vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="ballots")
     unit = models.ForeignKey("members.MemberUnit", on_delete=models.PROTECT, related_name="ballots")
     choice = models.CharField(_("choice"), max_length=8, choices=BallotChoice.choices)
     cast_by = models.ForeignKey(
@@ -171,12 +292,12 @@ class Ballot(models.Model):
     )
 
     class Meta:
-        ordering = ["proposal_id", "unit_id"]
+        ordering = ["vote_id", "unit_id"]
         verbose_name = _("ballot")
         verbose_name_plural = _("ballots")
         constraints = [
             # Rule 1, one unit one vote, enforced where no race can slip past it.
-            models.UniqueConstraint(fields=["proposal", "unit"], name="ballot_one_per_unit"),
+            models.UniqueConstraint(fields=["vote", "unit"], name="ballot_one_per_unit"),
             models.CheckConstraint(
                 condition=Q(choice__in=BallotChoice.values), name="ballot_choice_valid"
             ),
@@ -200,7 +321,7 @@ class Notification(models.Model):
         RESULT = "result", _("result published")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="notifications")
+    vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="notifications")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     planned_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -209,13 +330,13 @@ class Notification(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "proposal", "user"], name="notification_once_per_person"
+                fields=["kind", "vote", "user"], name="notification_once_per_person"
             ),
         ]
-        indexes = [models.Index(fields=["proposal", "kind", "sent_at"])]
+        indexes = [models.Index(fields=["vote", "kind", "sent_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.user_id} ({self.proposal_id})"
+        return f"{self.kind} → {self.user_id} ({self.vote_id})"
 
 
 class NotificationPlan(models.Model):
@@ -228,13 +349,13 @@ class NotificationPlan(models.Model):
     """
 
     kind = models.CharField(max_length=12, choices=Notification.Kind.choices)
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="+")
+    vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="+")
     planned_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["kind", "proposal"], name="notification_plan_once")
+            models.UniqueConstraint(fields=["kind", "vote"], name="notification_plan_once")
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} planned for {self.proposal_id}"
+        return f"{self.kind} planned for {self.vote_id}"

@@ -16,15 +16,14 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 
-from council.models import Meeting
 from members.models import Role
 
 from . import explain, tally
-from .models import Ballot, Notification, NotificationPlan, Proposal
+from .models import Ballot, Notification, NotificationPlan, Vote
 
 
 @transaction.atomic
-def _plan(proposal: Proposal, kind: str, people: QuerySet[Any]) -> int:
+def _plan(vote: Vote, kind: str, people: QuerySet[Any]) -> int:
     """Record one notification per person of ``people`` (a query of ``user_id``), and
     that this vote's emails of this kind are planned.
 
@@ -37,60 +36,59 @@ def _plan(proposal: Proposal, kind: str, people: QuerySet[Any]) -> int:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (kind, proposal_id, user_id, planned_at, sent_at) "  # noqa: S608 — table name and an ORM-built select
-            # WHERE true: SQLite would read ON CONFLICT as a join constraint without it.
-            f"SELECT %s, %s, people.user_id, %s, NULL FROM ({select}) AS people WHERE true "
-            "ON CONFLICT (kind, proposal_id, user_id) DO NOTHING",
-            [kind, proposal.pk, now, *params],
+            f"INSERT INTO {table} (kind, vote_id, user_id, planned_at, sent_at) "  # noqa: S608 — table name and an ORM-built select
+            f"SELECT %s, %s, people.user_id, %s, NULL FROM ({select}) AS people "
+            "ON CONFLICT (kind, vote_id, user_id) DO NOTHING",
+            [kind, vote.pk, now, *params],
         )
         planned = cursor.rowcount
     NotificationPlan.objects.bulk_create(
-        [NotificationPlan(kind=kind, proposal=proposal, planned_at=now)], ignore_conflicts=True
+        [NotificationPlan(kind=kind, vote=vote, planned_at=now)], ignore_conflicts=True
     )
     return planned
 
 
-def _delegates_of(meeting: Meeting, unit_ids: Any = None) -> QuerySet[Role]:
-    units = meeting.eligible_units.all() if unit_ids is None else unit_ids
+def _delegates_of(units: Any) -> QuerySet[Role]:
     return Role.objects.filter(role=Role.Kind.DELEGATE, unit__in=units)
 
 
-def plan_vote_opened(proposal: Proposal) -> int:
+def plan_vote_opened(vote: Vote) -> int:
     """The delegates of every eligible unit."""
-    return _plan(proposal, Notification.Kind.VOTE_OPENED, _delegates_of(proposal.meeting))
+    return _plan(vote, Notification.Kind.VOTE_OPENED, _delegates_of(vote.eligible_units.all()))
 
 
-def plan_reminder(proposal: Proposal) -> int:
+def plan_reminder(vote: Vote) -> int:
     """The delegates of eligible units that have not voted yet."""
-    voted = Ballot.objects.filter(proposal=proposal).values("unit_id")
-    waiting = proposal.meeting.eligible_units.exclude(pk__in=voted)
-    return _plan(proposal, Notification.Kind.REMINDER, _delegates_of(proposal.meeting, waiting))
+    voted = Ballot.objects.filter(vote=vote).values("unit_id")
+    waiting = vote.eligible_units.exclude(pk__in=voted)
+    return _plan(vote, Notification.Kind.REMINDER, _delegates_of(waiting))
 
 
-def plan_result(proposal: Proposal) -> int:
+def plan_result(vote: Vote) -> int:
     """Everyone holding a role in the council."""
-    people = Role.objects.filter(council_id=proposal.meeting.council_id)
-    return _plan(proposal, Notification.Kind.RESULT, people)
+    people = Role.objects.filter(council_id=vote.proposal.council_id)
+    return _plan(vote, Notification.Kind.RESULT, people)
 
 
 def unplanned() -> list[tuple[int, str]]:
-    """(proposal, kind) of votes whose emails were never planned: open votes (before
-    their deadline) without their "vote opened" plan, closed votes without their result's.
+    """(vote, kind) of votes whose emails were never planned: open votes (before their
+    deadline) without their "vote opened" plan, closed votes without their result's.
     Their task could not be queued (the broker was down) or was lost with the broker's
     memory; the vote's state says the emails are due."""
 
     def missing(kind: str) -> Any:
-        return ~Exists(NotificationPlan.objects.filter(proposal=OuterRef("pk"), kind=kind))
+        return ~Exists(NotificationPlan.objects.filter(vote=OuterRef("pk"), kind=kind))
 
     now = timezone.now()
     opened = (
-        Proposal.objects.filter(missing(Notification.Kind.VOTE_OPENED), status=Proposal.Status.OPEN)
+        Vote.objects.open()
+        .filter(missing(Notification.Kind.VOTE_OPENED))
         .exclude(deadline__lte=now)
         .values_list("pk", flat=True)
     )
-    closed = Proposal.objects.filter(
-        missing(Notification.Kind.RESULT), status=Proposal.Status.CLOSED
-    ).values_list("pk", flat=True)
+    closed = (
+        Vote.objects.closed().filter(missing(Notification.Kind.RESULT)).values_list("pk", flat=True)
+    )
     return [(pk, Notification.Kind.VOTE_OPENED) for pk in opened] + [
         (pk, Notification.Kind.RESULT) for pk in closed
     ]
@@ -100,29 +98,30 @@ PLANS = {Notification.Kind.VOTE_OPENED: plan_vote_opened, Notification.Kind.RESU
 
 
 def _message(note: Notification) -> tuple[str, str]:
-    proposal = note.proposal
-    council = proposal.meeting.council
+    vote = note.vote
+    proposal = vote.proposal
+    council = proposal.council
     if note.kind == Notification.Kind.VOTE_OPENED:
         subject = f"[{council.name}] Vote open: {proposal.title}"
         body = f"The vote on “{proposal.title}” is open. Cast your unit's ballot in Quorum."
-        if proposal.deadline:
-            local = proposal.deadline.astimezone(council.zone)
+        if vote.deadline:
+            local = vote.deadline.astimezone(council.zone)
             body += f"\nDeadline: {local:%Y-%m-%d %H:%M} ({council.time_zone})."
     elif note.kind == Notification.Kind.REMINDER:
         subject = f"[{council.name}] Reminder: your unit has not voted on {proposal.title}"
-        local = proposal.deadline.astimezone(council.zone) if proposal.deadline else None
+        local = vote.deadline.astimezone(council.zone) if vote.deadline else None
         body = f"Your unit has no ballot yet on “{proposal.title}”."
         if local:
             body += f"\nThe vote closes at {local:%Y-%m-%d %H:%M} ({council.time_zone})."
     else:
-        result = tally.result_of(proposal)
-        outcome = explain.outcome_word(proposal.outcome or "")
+        result = tally.result_of(vote)
+        outcome = explain.outcome_word(vote.outcome or "")
         subject = f"[{council.name}] Result: {proposal.title} — {outcome}"
         body = explain.explanation(result) if result else outcome
     return subject, body
 
 
-def deliver(proposal_id: int, kind: str) -> int:
+def deliver(vote_id: int, kind: str) -> int:
     """Send every planned, unsent notification of this kind; return how many were sent.
 
     Each email is claimed in its own transaction with ``FOR UPDATE SKIP LOCKED``, so two
@@ -134,8 +133,8 @@ def deliver(proposal_id: int, kind: str) -> int:
         with transaction.atomic():
             note = (
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("proposal__meeting__council", "user")
-                .filter(proposal_id=proposal_id, kind=kind, sent_at__isnull=True)
+                .select_related("vote__proposal__council", "user")
+                .filter(vote_id=vote_id, kind=kind, sent_at__isnull=True)
                 .order_by("id")
                 .first()
             )
@@ -153,15 +152,15 @@ def deliver(proposal_id: int, kind: str) -> int:
 def still_relevant(note: Notification) -> bool:
     """A late delivery (a worker that was down) must not announce an open vote that has
     closed, nor remind a unit that has voted since; such notes are stamped, not sent."""
-    proposal = note.proposal
+    vote = note.vote
     if note.kind == Notification.Kind.VOTE_OPENED:
-        return proposal.status == Proposal.Status.OPEN
+        return vote.closed_at is None
     if note.kind == Notification.Kind.REMINDER:
-        if proposal.status != Proposal.Status.OPEN:
+        if vote.closed_at is not None:
             return False
         units = Role.objects.filter(user_id=note.user_id, role=Role.Kind.DELEGATE).values("unit_id")
-        waiting = proposal.meeting.eligible_units.filter(pk__in=units).exclude(
-            pk__in=Ballot.objects.filter(proposal=proposal).values("unit_id")
+        waiting = vote.eligible_units.filter(pk__in=units).exclude(
+            pk__in=Ballot.objects.filter(vote=vote).values("unit_id")
         )
         return waiting.exists()
     return True
@@ -170,12 +169,12 @@ def still_relevant(note: Notification) -> bool:
 def pending(
     older_than: datetime.timedelta = datetime.timedelta(minutes=1),
 ) -> list[tuple[int, str]]:
-    """(proposal, kind) pairs with notes planned a while ago and still unsent."""
+    """(vote, kind) pairs with notes planned a while ago and still unsent."""
     return list(
         Notification.objects.filter(
             sent_at__isnull=True, planned_at__lt=timezone.now() - older_than
         )
-        .values_list("proposal_id", "kind")
+        .values_list("vote_id", "kind")
         .distinct()
         .order_by()
     )
@@ -186,7 +185,7 @@ def due_reminders(now: datetime.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     window = datetime.timedelta(seconds=settings.QUORUM_REMINDER_BEFORE_SECONDS)
     return list(
-        Proposal.objects.filter(
-            status=Proposal.Status.OPEN, deadline__gt=now, deadline__lte=now + window
-        ).values_list("pk", flat=True)
+        Vote.objects.open()
+        .filter(deadline__gt=now, deadline__lte=now + window)
+        .values_list("pk", flat=True)
     )

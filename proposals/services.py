@@ -1,13 +1,16 @@
 """Use cases for proposals and their votes.
 
+The vote services act on a proposal's *current vote* (its latest): that is what the
+agenda, the ballot pages and the API's ``/proposals/{id}/...`` paths address.
+
 How a cast and a close are kept from racing (see docs/architecture.md):
 
-* ``cast_ballot`` holds a *shared* lock on the meeting and on the proposal: many units
-  cast at once, none waits for another except on the ledger append at the very end.
-* ``close_vote`` takes an *exclusive* lock on the proposal, so it waits until every
-  cast in flight has committed, and every cast after it finds the vote closed. The
-  result is counted from the committed ballots under that lock, so the stored result is
-  exactly a recount of the stored ballots.
+* ``cast_ballot`` holds a *shared* lock on the meeting and on the vote: many units cast
+  at once, none waits for another except on the ledger append at the very end.
+* ``close_vote`` takes an *exclusive* lock on the vote, so it waits until every cast in
+  flight has committed, and every cast after it finds the vote closed. The result is
+  counted from the committed ballots under that lock, so the stored result is exactly a
+  recount of the stored ballots.
 * ``open_vote`` and ``adjourn_meeting`` take the meeting's exclusive lock, so a vote
   cannot open in a meeting that is being adjourned.
 """
@@ -19,7 +22,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -39,12 +42,12 @@ from members import permissions
 from members.models import MemberUnit
 
 from . import explain, tally
-from .models import Ballot, Proposal
+from .models import Ballot, Proposal, Vote
 
 Actor = AbstractBaseUser
 
 
-def _after_commit(task_name: str, proposal_id: int) -> None:
+def _after_commit(task_name: str, vote_id: int) -> None:
     """Queue a notification task once the transaction commits (never for a rollback).
 
     Nothing is planned here: the vote's new state is itself the durable record that its
@@ -57,7 +60,7 @@ def _after_commit(task_name: str, proposal_id: int) -> None:
 
     task = getattr(tasks, task_name)
     # robust: a broker or mail failure must not turn a committed change into an error.
-    transaction.on_commit(lambda: task.delay(proposal_id), robust=True)
+    transaction.on_commit(lambda: task.delay(vote_id), robust=True)
 
 
 def _time(at: datetime.datetime | None) -> str | None:
@@ -65,7 +68,7 @@ def _time(at: datetime.datetime | None) -> str | None:
 
 
 def _council_id(proposal: Proposal) -> int:
-    return proposal.meeting.council_id
+    return proposal.council_id
 
 
 # --- The agenda -------------------------------------------------------------------------
@@ -85,9 +88,12 @@ def create_proposal(
     title: str,
     body: str = "",
     proposer_unit: MemberUnit | None = None,
+    kind: str = Proposal.Kind.ORDINARY,
     deadline: datetime.datetime | None = None,
 ) -> Proposal:
     """Put a draft proposal on a meeting's agenda, at the end.
+
+    ``kind`` says which majority it needs (the council's ordinary or special one).
 
     Secretaries add any proposal; a delegate submits drafts with their own unit as
     proposer. Proposals may be added to a scheduled meeting (to prepare its agenda) or
@@ -102,10 +108,12 @@ def create_proposal(
     if proposer_unit is not None and proposer_unit.council_id != meeting.council_id:
         raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
     proposal = Proposal(
+        council_id=meeting.council_id,
         meeting=meeting,
         title=title,
         body=body,
         proposer_unit=proposer_unit,
+        kind=kind,
         deadline=deadline,
         created_by=actor,
     )
@@ -119,12 +127,13 @@ def create_proposal(
         council_id=meeting.council_id,
         actor=actor,
         action="proposal.created",
-        object=f"proposal:{proposal.pk}",
+        object=ledger.ref(proposal),
         data={
             "meeting": meeting.pk,
             "title": title,
             "body": body,
             "proposer_unit": proposer_unit.pk if proposer_unit else None,
+            "kind": kind,
             "deadline": _time(deadline),
             "position": proposal.position,
         },
@@ -132,14 +141,16 @@ def create_proposal(
     return proposal
 
 
-_EDITABLE = ("title", "body", "proposer_unit", "deadline", "position")
+# What a draft's editor may change (the admin's form lists the same).
+EDITABLE = ("title", "body", "proposer_unit", "kind", "deadline", "position")
 
 
 @transaction.atomic
 def update_proposal(*, actor: Actor, proposal: Proposal, **fields: Any) -> Proposal:
-    """Edit a draft (its text, proposer, deadline or agenda position). Secretaries only."""
+    """Edit a draft (its text, proposer, kind, deadline or agenda position). Secretaries
+    only."""
     permissions.require_manage(actor, _council_id(proposal))
-    unknown = set(fields) - set(_EDITABLE)
+    unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise Invalid({name: [_("This field cannot be changed.")] for name in sorted(unknown)})
     unit = fields.get("proposer_unit")
@@ -165,7 +176,7 @@ def update_proposal(*, actor: Actor, proposal: Proposal, **fields: Any) -> Propo
         council_id=_council_id(proposal),
         actor=actor,
         action="proposal.updated",
-        object=f"proposal:{proposal.pk}",
+        object=ledger.ref(proposal),
         data=changes,
     )
     return proposal
@@ -209,7 +220,7 @@ def move_proposal(*, actor: Actor, proposal: Proposal, up: bool) -> Proposal:
         council_id=meeting.council_id,
         actor=actor,
         action="proposal.moved",
-        object=f"proposal:{proposal.pk}",
+        object=ledger.ref(proposal),
         data={"order": [p.pk for p in order], "positions": slots},
     )
     return proposal
@@ -234,7 +245,7 @@ def withdraw_proposal(*, actor: Actor, proposal: Proposal) -> Proposal:
         council_id=_council_id(proposal),
         actor=actor,
         action="proposal.withdrawn",
-        object=f"proposal:{proposal.pk}",
+        object=ledger.ref(proposal),
         data={"withdrawn_at": _time(now)},
     )
     return proposal
@@ -247,15 +258,18 @@ def withdraw_proposal(*, actor: Actor, proposal: Proposal) -> Proposal:
 def open_vote(
     *, actor: Actor, proposal: Proposal, deadline: datetime.datetime | None = None
 ) -> Proposal:
-    """Open the vote on a draft: refused outside a session or without quorum.
+    """Put a proposal to the vote: a new :class:`Vote`, which becomes its current one.
 
-    Freezes the council's rule set onto the proposal, so later changes of the council's
-    settings never touch this vote.
+    Allowed on a draft, and on a proposal whose last vote was void (``no_quorum``); a
+    passed or rejected proposal is final (``not_draft``). Refused outside a session,
+    while another vote of the meeting is open, or without quorum. The vote freezes the
+    council's rule for the proposal's kind and the meeting's snapshot of eligible units,
+    so later changes of the council's settings or membership never touch it.
     """
     permissions.require_manage(actor, _council_id(proposal))
     meeting = lock(Meeting, proposal.meeting_id)
     proposal = lock(Proposal, proposal.pk)
-    if proposal.status != Proposal.Status.DRAFT:
+    if not proposal.can_be_put_to_vote:
         raise Conflict(
             _("This proposal's vote has already been opened, or it was withdrawn."),
             code=Code.NOT_DRAFT,
@@ -266,10 +280,10 @@ def open_vote(
         )
     # One vote at a time per meeting: the room, the projector and the minutes follow one
     # open vote. The meeting's exclusive lock makes this check race-free.
-    if meeting.proposals.filter(status=Proposal.Status.OPEN).exists():
+    if Vote.objects.open().filter(proposal__meeting=meeting).exists():
         raise Conflict(_("Another vote is open; close it first."), code=Code.VOTE_OPEN)
     now = timezone.now()
-    deadline = deadline or proposal.deadline
+    deadline = deadline or (proposal.deadline if proposal.status == Proposal.Status.DRAFT else None)
     if deadline is not None and deadline <= now:
         raise Invalid({"deadline": [_("The deadline must be in the future.")]})
     line = quorum(meeting)
@@ -279,21 +293,34 @@ def open_vote(
             % {"present": line.count, "eligible": line.total, "required": line.required},
             code=Code.NO_QUORUM,
         )
-    rule_set = meeting.council.rule_set
+    previous = proposal.current_vote
+    eligible = sorted(meeting.eligible_units.values_list("pk", flat=True))
+    vote = Vote.objects.create(
+        proposal=proposal,
+        number=previous.number + 1 if previous else 1,
+        kind=proposal.kind,
+        rules=meeting.council.rule_set_for(proposal.kind).as_dict(),
+        deadline=deadline,
+        opened_at=now,
+        opened_by=actor,
+    )
+    vote.eligible_units.set(eligible)
     proposal.status = Proposal.Status.OPEN
-    proposal.rules = rule_set.as_dict()
-    proposal.opened_at = now
-    proposal.opened_by = actor
     proposal.deadline = deadline
-    proposal.save(update_fields=["status", "rules", "opened_at", "opened_by", "deadline"])
-    _after_commit("notify_vote_opened", proposal.pk)
+    proposal.save(update_fields=["status", "deadline"])
+    proposal.current_vote = vote
+    _after_commit("notify_vote_opened", vote.pk)
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
-        action="proposal.vote_opened",
-        object=f"proposal:{proposal.pk}",
+        action="vote.opened",
+        object=ledger.ref(vote),
         data={
-            "rules": proposal.rules,
+            "proposal": proposal.pk,
+            "number": vote.number,
+            "kind": vote.kind,
+            "rules": vote.rules,
+            "eligible_units": eligible,
             "opened_at": _time(now),
             "deadline": _time(deadline),
             "quorum": {"eligible": line.total, "present": line.count},
@@ -302,15 +329,16 @@ def open_vote(
     return proposal
 
 
-def _require_open(proposal: Proposal, now: datetime.datetime) -> None:
-    if proposal.status == Proposal.Status.CLOSED:
-        raise Conflict(_("The vote is closed."), code=Code.VOTE_CLOSED)
-    if proposal.status != Proposal.Status.OPEN:
+def _require_open(vote: Vote | None, now: datetime.datetime) -> Vote:
+    if vote is None:
         raise Conflict(_("The vote is not open."), code=Code.VOTE_NOT_OPEN)
+    if vote.closed_at is not None:
+        raise Conflict(_("The vote is closed."), code=Code.VOTE_CLOSED)
     # A passed deadline closes the vote to ballots at once, whether or not the task
     # that formally closes it has run yet.
-    if proposal.deadline is not None and now >= proposal.deadline:
+    if vote.deadline is not None and now >= vote.deadline:
         raise Conflict(_("The deadline has passed; the vote is closed."), code=Code.VOTE_CLOSED)
+    return vote
 
 
 @transaction.atomic
@@ -322,11 +350,11 @@ def cast_ballot(
     choice: str,
     allowed: permissions.Access | None = None,
 ) -> Ballot:
-    """Cast or replace ``unit``'s single ballot on an open vote.
+    """Cast or replace ``unit``'s single ballot in the proposal's open vote.
 
     A delegate casts for their own unit; a secretary records a vote given in the room
     for any present unit (``recorded_by_secretary``). Refused with ``vote_not_open``,
-    ``vote_closed``, ``not_eligible`` (not in the meeting's snapshot) or, in person,
+    ``vote_closed``, ``not_eligible`` (not in the vote's snapshot) or, in person,
     ``unit_not_present``; online and hybrid, casting checks the unit in. The latest
     ballot counts; the ledger keeps every one.
 
@@ -334,9 +362,9 @@ def cast_ballot(
     read it for this request; otherwise it is read here.
 
     Every ballot of a vote passes through here, so the path is kept to a few statements:
-    the meeting and the proposal (with the unit's eligibility) are read under their share
-    locks, the present stay under its own, the ballot row is locked or inserted without a
-    savepoint, and the ledger append is two statements.
+    the meeting and the vote (with the unit's eligibility) are read under their share
+    locks, the present attendance under its own, the ballot row is locked or inserted
+    without a savepoint, and the ledger append is two statements.
     """
     council_id = _council_id(proposal)
     if allowed is None:
@@ -354,19 +382,18 @@ def cast_ballot(
         raise Invalid({"choice": [_("Choose yes, no or abstain.")]})
 
     meeting = lock(Meeting, proposal.meeting_id, shared=True)
-    proposal, eligible = _lock_vote(proposal.pk, unit.pk)
-    proposal.meeting = meeting
+    vote, eligible = _lock_current_vote(proposal.pk, unit.pk)
     now = timezone.now()
-    _require_open(proposal, now)
+    vote = _require_open(vote, now)
     if not eligible:
         raise Conflict(
             _("This unit is not eligible to vote in this meeting."), code=Code.NOT_ELIGIBLE
         )
     arrival = None
-    # Hold the stay: a check-out of this unit now waits for this cast to commit, so the
-    # ledger never shows a ballot after the unit left.
-    stay = hold_presence(meeting, unit)
-    if stay is None:
+    # Hold the attendance: a check-out of this unit now waits for this cast to commit,
+    # so the ledger never shows a ballot after the unit left.
+    attendance = hold_presence(meeting, unit)
+    if attendance is None:
         # Online and hybrid, a delegate's cast checks their unit in; nobody else's does
         # (a secretary records ballots only for units present).
         if meeting.mode == Meeting.Mode.IN_PERSON or recorded_by_secretary:
@@ -375,7 +402,7 @@ def cast_ballot(
         if not created:
             arrival = None  # a concurrent cast of the same unit checked it in
 
-    ballot, previous = _store_ballot(proposal, unit, choice, actor, now, recorded_by_secretary)
+    ballot, previous = _store_ballot(vote, unit, choice, actor, now, recorded_by_secretary)
     # Ledger appends come last: the chain's lock is then never held while this
     # transaction waits for another lock (the ballot row, an attendance insert).
     if arrival is not None:
@@ -383,9 +410,11 @@ def cast_ballot(
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
-        action="proposal.ballot_cast",
-        object=f"proposal:{proposal.pk}",
+        action="vote.ballot_cast",
+        object=ledger.ref(vote),
         data={
+            "proposal": proposal.pk,
+            "number": vote.number,
             "unit": unit.pk,
             "choice": choice,
             "previous": previous,
@@ -396,36 +425,25 @@ def cast_ballot(
     return ballot
 
 
-def _lock_vote(proposal_id: int, unit_id: int) -> tuple[Proposal, bool]:
-    """Share-lock the proposal (after its meeting: the global lock order) and say, in the
-    same statement, whether the unit is in the meeting's snapshot."""
-    eligible = Meeting.eligible_units.through.objects.filter(
-        meeting_id=OuterRef("meeting_id"), memberunit_id=unit_id
-    )
-    if connection.vendor != "postgresql":
-        proposal = (
-            Proposal.objects.select_for_update()
-            .annotate(unit_eligible=Exists(eligible))
-            .get(pk=proposal_id)
-        )
-        return proposal, proposal.unit_eligible
+def _lock_current_vote(proposal_id: int, unit_id: int) -> tuple[Vote | None, bool]:
+    """Share-lock the proposal's current vote (after its meeting: the global lock order)
+    and say, in the same statement, whether the unit is in the vote's snapshot."""
     row = rows.fetch_one(
-        f"SELECT {rows.columns(Proposal, 'p')}, EXISTS (SELECT 1"  # noqa: S608 — column names
-        " FROM council_meeting_eligible_units e"
-        " WHERE e.meeting_id = p.meeting_id AND e.memberunit_id = %s)"
-        " FROM proposals_proposal p WHERE p.id = %s FOR SHARE",
+        f"SELECT {rows.columns(Vote, 'v')}, EXISTS (SELECT 1"  # noqa: S608 — column names
+        " FROM proposals_vote_eligible_units e"
+        " WHERE e.vote_id = v.id AND e.memberunit_id = %s)"
+        " FROM proposals_vote v WHERE v.proposal_id = %s"
+        " ORDER BY v.number DESC LIMIT 1 FOR SHARE",
         [unit_id, proposal_id],
     )
     if row is None:
-        raise Proposal.DoesNotExist(f"Proposal {proposal_id} does not exist")
-    return rows.build(Proposal, row[:-1]), row[-1]
+        return None, False
+    return rows.build(Vote, row[:-1]), row[-1]
 
 
 def find_unit(council_id: int, pk: int) -> MemberUnit | None:
-    """The council's unit ``pk``, for the ballot endpoint (hand-written on PostgreSQL,
-    like :func:`find_vote`); None when it is not one of the council's."""
-    if connection.vendor != "postgresql":
-        return MemberUnit.objects.filter(pk=pk, council_id=council_id).first()
+    """The council's unit ``pk``, for the ballot endpoint (hand-written, like
+    :func:`find_proposal`); None when it is not one of the council's."""
     row = rows.fetch_one(
         f"SELECT {rows.columns(MemberUnit, 'u')} FROM members_memberunit u"  # noqa: S608 — column names
         " WHERE u.id = %s AND u.council_id = %s",
@@ -434,27 +452,19 @@ def find_unit(council_id: int, pk: int) -> MemberUnit | None:
     return rows.build(MemberUnit, row) if row else None
 
 
-def find_vote(pk: int) -> Proposal | None:
-    """A proposal with its meeting, for the ballot endpoint: one hand-written read on
-    PostgreSQL, the hottest lookup of a vote (``council/rows.py`` says why)."""
-    if connection.vendor != "postgresql":
-        return Proposal.objects.select_related("meeting").filter(pk=pk).first()
+def find_proposal(pk: int) -> Proposal | None:
+    """A proposal, for the ballot endpoint: one hand-written read, the hottest lookup of
+    a vote (``council/rows.py`` says why)."""
     row = rows.fetch_one(
-        f"SELECT {rows.columns(Proposal, 'p')}, {rows.columns(Meeting, 'm')}"  # noqa: S608 — column names
-        " FROM proposals_proposal p JOIN council_meeting m ON m.id = p.meeting_id"
+        f"SELECT {rows.columns(Proposal, 'p')} FROM proposals_proposal p"  # noqa: S608 — column names
         " WHERE p.id = %s",
         [pk],
     )
-    if row is None:
-        return None
-    split = rows.width(Proposal)
-    proposal = rows.build(Proposal, row[:split])
-    proposal.meeting = rows.build(Meeting, row[split:])
-    return proposal
+    return rows.build(Proposal, row) if row else None
 
 
 def _store_ballot(
-    proposal: Proposal,
+    vote: Vote,
     unit: MemberUnit,
     choice: str,
     actor: Actor,
@@ -463,104 +473,104 @@ def _store_ballot(
 ) -> tuple[Ballot, str | None]:
     """Insert or replace the unit's ballot row; return it with the replaced choice."""
     ballot = Ballot(
-        proposal=proposal,
+        vote=vote,
         unit=unit,
         choice=choice,
         cast_by=actor,
         cast_at=now,
         recorded_by_secretary=recorded_by_secretary,
     )
-    if connection.vendor != "postgresql":
-        # SQLite runs one write transaction at a time: nobody races this read.
-        existing = Ballot.objects.filter(proposal_id=proposal.pk, unit_id=unit.pk).first()
-        if existing is not None:
-            ballot.pk, previous = existing.pk, existing.choice
-            ballot.save(force_update=True)
-            return ballot, previous
-        ballot.save(force_insert=True)
-        return ballot, None
     values = [choice, actor.pk, now, recorded_by_secretary]
     with connection.cursor() as cursor:
-        for _attempt in range(2):
-            # A first ballot is one statement: in a burst nearly every cast is a first one.
-            # The unique constraint arbitrates two first casts of one unit (no savepoint:
-            # DO NOTHING raises nothing).
+        # A first ballot is one statement: in a burst nearly every cast is a first one.
+        # The unique constraint arbitrates two first casts of one unit (no savepoint:
+        # DO NOTHING raises nothing).
+        cursor.execute(
+            "INSERT INTO proposals_ballot"
+            " (vote_id, unit_id, choice, cast_by_id, cast_at, recorded_by_secretary)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (vote_id, unit_id) DO NOTHING RETURNING id",
+            [vote.pk, unit.pk, *values],
+        )
+        row = cursor.fetchone()
+        previous = None
+        if row is None:
+            # Replace: the row lock serialises two casts of one unit, and the old choice
+            # is read under it, in the same statement. Ballots are never deleted, so the
+            # conflicting row is there.
             cursor.execute(
-                "INSERT INTO proposals_ballot"
-                " (proposal_id, unit_id, choice, cast_by_id, cast_at, recorded_by_secretary)"
-                " VALUES (%s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (proposal_id, unit_id) DO NOTHING RETURNING id",
-                [proposal.pk, unit.pk, *values],
+                "UPDATE proposals_ballot AS b SET choice = %s, cast_by_id = %s,"
+                " cast_at = %s, recorded_by_secretary = %s"
+                " FROM (SELECT id, choice FROM proposals_ballot"
+                "  WHERE vote_id = %s AND unit_id = %s FOR NO KEY UPDATE) AS old"
+                " WHERE b.id = old.id RETURNING b.id, old.choice",
+                [*values, vote.pk, unit.pk],
             )
             row = cursor.fetchone()
-            previous = None
-            if row is None:
-                # Replace: the row lock serialises two casts of one unit, and the old
-                # choice is read under it, in the same statement.
-                cursor.execute(
-                    "UPDATE proposals_ballot AS b SET choice = %s, cast_by_id = %s,"
-                    " cast_at = %s, recorded_by_secretary = %s"
-                    " FROM (SELECT id, choice FROM proposals_ballot"
-                    "  WHERE proposal_id = %s AND unit_id = %s FOR NO KEY UPDATE) AS old"
-                    " WHERE b.id = old.id RETURNING b.id, old.choice",
-                    [*values, proposal.pk, unit.pk],
-                )
-                row = cursor.fetchone()
-                if row is None:
-                    continue  # cannot happen: ballots are never deleted; retry anyway
-                previous = row[1]
-            ballot.pk = row[0]
-            ballot._state.adding = False
-            ballot._state.db = connection.alias
-            return ballot, previous
-    raise RuntimeError("unreachable: the unit's ballot exists after the conflict")
+            previous = row[1]
+    ballot.pk = row[0]
+    ballot._state.adding = False
+    ballot._state.db = connection.alias
+    return ballot, previous
 
 
 @transaction.atomic
 def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
-    """Close the vote atomically and freeze its result.
+    """Close the proposal's open vote atomically and freeze its result.
 
-    Waits for the casts in flight (exclusive lock), counts the committed ballots and the
-    units present now, evaluates the frozen rule set — a lost quorum gives ``no_quorum``
-    — and stores the result with its arithmetic. ``actor=None`` is the system closing a
-    vote whose deadline passed.
+    Waits for the casts in flight (exclusive lock on the vote), counts the committed
+    ballots and the units present now, evaluates the rule set frozen on the vote — a
+    lost quorum gives ``no_quorum`` — and stores the result with its arithmetic.
+    ``actor=None`` is the system closing a vote whose deadline passed.
     """
     if actor is not None:
         permissions.require_manage(actor, _council_id(proposal))
     # Exclusive on the meeting: no unit checks in or out while the present units are
-    # counted, so the ledger order and the frozen result tell the same story.
+    # counted, so the ledger order and the frozen result tell the same story. Every
+    # service that changes a proposal holds its meeting's lock first, so holding the
+    # meeting exclusively, the proposal row needs no lock of its own before its update.
     meeting = lock(Meeting, proposal.meeting_id)
-    proposal = lock(Proposal, proposal.pk)
     proposal.meeting = meeting  # already loaded under its lock: no second read
-    if proposal.status == Proposal.Status.CLOSED:
-        raise Conflict(_("The vote is already closed."), code=Code.VOTE_CLOSED)
-    if proposal.status != Proposal.Status.OPEN:
+    vote = (
+        Vote.objects.select_for_update(no_key=True)
+        .filter(proposal_id=proposal.pk)
+        .order_by("-number")
+        .first()
+    )
+    if vote is None:
         raise Conflict(_("The vote is not open."), code=Code.VOTE_NOT_OPEN)
+    if vote.closed_at is not None:
+        raise Conflict(_("The vote is already closed."), code=Code.VOTE_CLOSED)
+    vote.proposal = proposal
     now = timezone.now()
     # A vote that reached its deadline closed then, whenever the task runs: count the
     # units present at the deadline (no ballot could be cast after it).
-    closes_at = proposal.deadline if proposal.deadline and proposal.deadline <= now else None
+    closes_at = vote.deadline if vote.deadline and vote.deadline <= now else None
     present = present_unit_ids(meeting, at=closes_at) if closes_at else None
-    count = tally.count_vote(proposal, present_ids=present)
-    result = tally.evaluate(proposal, count)
+    count = tally.count_vote(vote, present_ids=present)
+    result = tally.evaluate(vote, count)
     record = result.as_dict()
     record["present_units"] = count.present_units
     with override("en"):
         # The frozen record keeps the words of the day; pages re-derive them per language.
         record["explanation"] = explain.explanation(result)
+    vote.outcome = str(result.outcome)
+    vote.result = record
+    vote.closed_at = now
+    vote.closed_by = actor
+    vote.save(update_fields=["outcome", "result", "closed_at", "closed_by"])
+    Proposal.objects.filter(pk=proposal.pk).update(status=Proposal.Status.CLOSED)
     proposal.status = Proposal.Status.CLOSED
-    proposal.outcome = str(result.outcome)
-    proposal.result = record
-    proposal.closed_at = now
-    proposal.closed_by = actor
-    proposal.save(update_fields=["status", "outcome", "result", "closed_at", "closed_by"])
-    _after_commit("notify_result", proposal.pk)
+    proposal.current_vote = vote
+    _after_commit("notify_result", vote.pk)
     ledger.append(
         council_id=_council_id(proposal),
         actor=actor,
-        action="proposal.vote_closed",
-        object=f"proposal:{proposal.pk}",
+        action="vote.closed",
+        object=ledger.ref(vote),
         data={
+            "proposal": proposal.pk,
+            "number": vote.number,
             "closed_at": _time(now),
             "result": {k: v for k, v in record.items() if k != "explanation"},
         },

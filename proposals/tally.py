@@ -14,7 +14,7 @@ from typing import Any
 from council.services import present_unit_ids
 
 from . import rules
-from .models import Ballot, Proposal
+from .models import Ballot, Vote
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Count:
 
 
 def count_vote(
-    proposal: Proposal,
+    vote: Vote,
     *,
     present_ids: set[int] | None = None,
     ballots: dict[int, str] | None = None,
@@ -33,19 +33,16 @@ def count_vote(
     """Count the ballots and the units present for the vote, in a fixed number of queries.
 
     Present for a vote: the eligible units checked in now, plus every unit that cast a
-    ballot (a unit cannot vote without attending — spec, "Present").
-    ``present_ids`` replaces the live attendance (to recount a frozen result); a page
-    that loaded the ballots or the snapshot size already passes them in.
+    ballot (a unit cannot vote without attending). ``present_ids`` replaces the live
+    attendance (to recount a frozen result); a page that loaded the ballots or the
+    snapshot size already passes them in.
     """
-    meeting = proposal.meeting
     if ballots is None:
-        ballots = dict(
-            Ballot.objects.filter(proposal_id=proposal.pk).values_list("unit_id", "choice")
-        )
+        ballots = dict(Ballot.objects.filter(vote_id=vote.pk).values_list("unit_id", "choice"))
     if present_ids is None:
-        present_ids = present_unit_ids(meeting)
+        present_ids = present_unit_ids(vote.proposal.meeting)
     if eligible is None:
-        eligible = meeting.eligible_units.count()
+        eligible = vote.eligible_units.count()
     present = set(present_ids) | set(ballots)
     choices = Counter(ballots.values())
     counts = rules.Counts(
@@ -58,37 +55,39 @@ def count_vote(
     return Count(counts=counts, present_units=sorted(present))
 
 
-def evaluate(proposal: Proposal, count: Count) -> rules.Result:
-    """Apply the rule set frozen on the proposal (the council's, before it opens)."""
-    rule_set = proposal.rule_set or proposal.meeting.council.rule_set
-    return rules.evaluate(count.counts, rule_set)
+def evaluate(vote: Vote, count: Count) -> rules.Result:
+    """Apply the rule set frozen on the vote."""
+    return rules.evaluate(count.counts, vote.rule_set)
 
 
-def recount(proposal: Proposal) -> dict[str, Any] | None:
-    """Re-derive a closed proposal's result from its stored ballots and frozen records.
+def recount(vote: Vote) -> dict[str, Any] | None:
+    """Re-derive a closed vote's result from its stored ballots and frozen records.
 
     Returns the differences between the stored and the recounted result (empty when
-    they agree), or None when the proposal has no frozen result.
+    they agree), or None when the vote has no frozen result.
     """
-    if proposal.status != Proposal.Status.CLOSED or not proposal.result:
+    if vote.closed_at is None or not vote.result:
         return None
-    stored = proposal.result
+    stored = vote.result
     present = set(stored.get("present_units", []))
-    fresh = evaluate(proposal, count_vote(proposal, present_ids=present)).as_dict()
+    fresh = evaluate(vote, count_vote(vote, present_ids=present)).as_dict()
     keys = ("eligible", "present", "yes", "no", "abstain", "not_voted", "outcome", "readings")
     diff = {
         k: {"stored": stored.get(k), "recount": fresh[k]} for k in keys if stored.get(k) != fresh[k]
     }
-    if proposal.outcome != fresh["outcome"]:
-        diff["outcome_column"] = {"stored": proposal.outcome, "recount": fresh["outcome"]}
+    if vote.outcome != fresh["outcome"]:
+        diff["outcome_column"] = {"stored": vote.outcome, "recount": fresh["outcome"]}
     return diff
 
 
-def result_of(proposal: Proposal, *, live: Count | None = None) -> rules.Result | None:
+def result_of(vote: Vote | None, *, live: Count | None = None) -> rules.Result | None:
     """The result to show: re-derived from the frozen record once closed, live while
-    the vote is open (from ``live`` if the caller counted already), None before."""
-    if proposal.status == Proposal.Status.CLOSED and proposal.result:
-        stored = proposal.result
+    the vote is open (from ``live`` if the caller counted already), None without a
+    vote."""
+    if vote is None:
+        return None
+    if vote.closed_at is not None and vote.result:
+        stored = vote.result
         counts = rules.Counts(
             eligible=stored["eligible"],
             present=stored["present"],
@@ -96,7 +95,5 @@ def result_of(proposal: Proposal, *, live: Count | None = None) -> rules.Result 
             no=stored["no"],
             abstain=stored["abstain"],
         )
-        return rules.evaluate(counts, rules.RuleSet.from_dict(proposal.rules))
-    if proposal.status == Proposal.Status.OPEN:
-        return evaluate(proposal, live or count_vote(proposal))
-    return None
+        return rules.evaluate(counts, vote.rule_set)
+    return evaluate(vote, live or count_vote(vote))

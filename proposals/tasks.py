@@ -20,7 +20,7 @@ from django.utils import timezone
 from council.errors import Conflict
 
 from . import notifications, services
-from .models import Notification, Proposal
+from .models import Notification, Vote
 
 log = logging.getLogger("quorum.tasks")
 
@@ -29,20 +29,20 @@ log = logging.getLogger("quorum.tasks")
 def close_due_votes() -> int:
     """Close every open vote whose deadline has passed, through the normal close service.
 
-    Two runs at once (or one twice) close each vote once: the close locks the proposal,
-    and the loser finds it closed (``vote_closed``), which is not an error here.
+    Two runs at once (or one twice) close each vote once: the close locks the vote, and
+    the loser finds it closed (``vote_closed``), which is not an error here.
     """
     closed = 0
-    due = Proposal.objects.filter(status=Proposal.Status.OPEN, deadline__lte=timezone.now())
-    for proposal in due.select_related("meeting"):
+    due = Vote.objects.open().filter(deadline__lte=timezone.now())
+    for vote in due.select_related("proposal"):
         try:
-            services.close_vote(actor=None, proposal=proposal)
+            services.close_vote(actor=None, proposal=vote.proposal)
             closed += 1
         except Conflict:
-            log.info("proposal %s was closed by someone else meanwhile", proposal.pk)
+            log.info("vote %s was closed by someone else meanwhile", vote.pk)
         except Exception:
             # One vote that cannot be closed must not keep the others open; beat retries.
-            log.exception("could not close proposal %s at its deadline", proposal.pk)
+            log.exception("could not close vote %s at its deadline", vote.pk)
     return closed
 
 
@@ -51,21 +51,21 @@ RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
 
 
 @shared_task(**RETRY)
-def notify_vote_opened(proposal_id: int) -> int:
-    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
-    if proposal.status != Proposal.Status.OPEN or (
-        proposal.deadline is not None and proposal.deadline <= timezone.now()
+def notify_vote_opened(vote_id: int) -> int:
+    vote = Vote.objects.get(pk=vote_id)
+    if vote.closed_at is not None or (
+        vote.deadline is not None and vote.deadline <= timezone.now()
     ):
         return 0  # closed (or past its deadline) before the task ran: nothing to announce
-    notifications.plan_vote_opened(proposal)
-    return notifications.deliver(proposal_id, Notification.Kind.VOTE_OPENED)
+    notifications.plan_vote_opened(vote)
+    return notifications.deliver(vote_id, Notification.Kind.VOTE_OPENED)
 
 
 @shared_task(**RETRY)
-def notify_result(proposal_id: int) -> int:
-    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
-    notifications.plan_result(proposal)
-    return notifications.deliver(proposal_id, Notification.Kind.RESULT)
+def notify_result(vote_id: int) -> int:
+    vote = Vote.objects.select_related("proposal").get(pk=vote_id)
+    notifications.plan_result(vote)
+    return notifications.deliver(vote_id, Notification.Kind.RESULT)
 
 
 @shared_task
@@ -73,18 +73,18 @@ def deliver_pending() -> int:
     """Plan and send the emails of votes whose task never ran (the broker was down), and
     send what an earlier task planned but could not send (a crash, a mail outage)."""
     sent = 0
-    for proposal_id, kind in notifications.unplanned():
+    for vote_id, kind in notifications.unplanned():
         try:
-            proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
-            notifications.PLANS[kind](proposal)
-            sent += notifications.deliver(proposal_id, kind)
+            vote = Vote.objects.select_related("proposal").get(pk=vote_id)
+            notifications.PLANS[kind](vote)
+            sent += notifications.deliver(vote_id, kind)
         except Exception:
-            log.exception("planning of %s notifications for %s failed", kind, proposal_id)
-    for proposal_id, kind in notifications.pending():
+            log.exception("planning of %s notifications for vote %s failed", kind, vote_id)
+    for vote_id, kind in notifications.pending():
         try:
-            sent += notifications.deliver(proposal_id, kind)
+            sent += notifications.deliver(vote_id, kind)
         except Exception:
-            log.exception("delivery of %s notifications for %s failed", kind, proposal_id)
+            log.exception("delivery of %s notifications for vote %s failed", kind, vote_id)
     return sent
 
 
@@ -92,8 +92,8 @@ def deliver_pending() -> int:
 def send_reminders() -> int:
     """Remind units that have not voted, once per person and vote, before the deadline."""
     sent = 0
-    for proposal_id in notifications.due_reminders():
-        proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
-        notifications.plan_reminder(proposal)
-        sent += notifications.deliver(proposal_id, Notification.Kind.REMINDER)
+    for vote_id in notifications.due_reminders():
+        vote = Vote.objects.get(pk=vote_id)
+        notifications.plan_reminder(vote)
+        sent += notifications.deliver(vote_id, Notification.Kind.REMINDER)
     return sent

@@ -7,8 +7,9 @@ Standard library only (no Django, no Quorum import): an auditor can read all of 
 
 1. re-checks every ledger chain in the export: each event's SHA-256 over its canonical
    JSON and the previous hash, the links, gap-free numbering, and the head;
-2. replays the chain: the eligible units of each meeting, the rule set each vote opened
-   with, every ballot cast (the last per unit counts), and the result recorded at close;
+2. replays the chain: the eligible units of each vote (of its meeting, for votes recorded
+   before votes were numbered), the rule set each vote opened with, every ballot cast
+   (the last per unit counts), and the result recorded at close;
 3. re-derives every decision with its own implementation of the rule (integers only):
    the counts from the ballots, the quorum and majority lines, the outcome under the
    council's basis and the three readings;
@@ -79,6 +80,7 @@ class Audit:
         said: dict[str, Any] = {
             key: {}
             for key in (
+                "meeting_eligible",
                 "eligible",
                 "rules",
                 "ballots",
@@ -120,48 +122,62 @@ class Audit:
 
     def replay(self, said: dict[str, Any], event: dict[str, Any]) -> None:
         action, data = event["action"], event["data"]
-        pk = int(event["object"].partition(":")[2])
+        kind, _sep, number = event["object"].partition(":")
+        pk = int(number)
+        # A vote is named by (proposal, number). Events written before votes were
+        # numbered are about their proposal's first and only vote.
+        if kind == "proposal":
+            vote = (pk, 1)
+        elif kind == "vote":
+            vote = (data["proposal"], data["number"])
         if action == "meeting.started":
-            said["eligible"][pk] = sorted(data["eligible_units"])
+            said["meeting_eligible"][pk] = sorted(data["eligible_units"])
         elif action in ("proposal.created", "proposal.updated"):
             known = said["proposals"].setdefault(pk, {})
             known.update({k: data[k] for k in ("title", "proposer_unit") if k in data})
         elif action in ("unit.created", "unit.updated"):
             known = said["units"].setdefault(pk, {})
             known.update({k: data[k] for k in ("name", "short_name", "voting") if k in data})
-        elif action == "proposal.vote_opened":
-            said["rules"][pk] = data["rules"]
-            said["opened"][pk] = data.get("opened_at")
-        elif action == "proposal.ballot_cast":
-            if pk in said["results"]:
+        elif action in ("vote.opened", "proposal.vote_opened"):
+            said["rules"][vote] = data["rules"]
+            said["opened"][vote] = data.get("opened_at")
+            if "eligible_units" in data:
+                said["eligible"][vote] = sorted(data["eligible_units"])
+        elif action in ("vote.ballot_cast", "proposal.ballot_cast"):
+            if vote in said["results"]:
                 self.problem(f"event {event['seq']}: a ballot recorded after its vote closed")
-            said["ballots"].setdefault(pk, {})[data["unit"]] = data["choice"]
-            said["casts"][(pk, data["unit"])] = (
+            said["ballots"].setdefault(vote, {})[data["unit"]] = data["choice"]
+            said["casts"][(vote, data["unit"])] = (
                 event["actor"],
                 data["at"],
                 data["recorded_by_secretary"],
             )
-        elif action == "proposal.vote_closed":
-            said["results"][pk] = data["result"]
-            said["closed"][pk] = data["closed_at"]
+        elif action in ("vote.closed", "proposal.vote_closed"):
+            said["results"][vote] = data["result"]
+            said["closed"][vote] = data["closed_at"]
 
     def decision(self, d: dict[str, Any], said: dict[str, Any]) -> None:
-        pid, where = d["id"], f"decision {d['id']} ({d['title']!r})"
-        eligible = d["meeting"]["eligible_units"]
-        if said["eligible"].get(d["meeting"]["id"]) != sorted(eligible):
-            self.problem(f"{where}: eligible units differ from the meeting's start event")
-        if said["rules"].get(pid) != d["rules"]:
+        pid, vote = d["id"], (d["id"], d["number"])
+        where = f"decision {pid}/{d['number']} ({d['title']!r})"
+        eligible = d["eligible_units"]
+        logged = said["eligible"].get(vote, said["meeting_eligible"].get(d["meeting"]["id"]))
+        if logged != sorted(eligible):
+            self.problem(f"{where}: eligible units differ from the ledger")
+        if said["rules"].get(vote) != d["rules"]:
             self.problem(f"{where}: rule set differs from the one the vote opened with")
         known = said["proposals"].get(pid, {})
         if (known.get("title"), known.get("proposer_unit")) != (d["title"], d["proposer_unit"]):
             self.problem(f"{where}: title or proposer unit differs from the ledger")
-        if (said["opened"].get(pid), said["closed"].get(pid)) != (d["opened_at"], d["closed_at"]):
+        if (said["opened"].get(vote), said["closed"].get(vote)) != (
+            d["opened_at"],
+            d["closed_at"],
+        ):
             self.problem(f"{where}: opening or closing time differs from the ledger")
         ballots = {b["unit"]: b["choice"] for b in d["ballots"]}
-        if said["ballots"].get(pid, {}) != ballots:
+        if said["ballots"].get(vote, {}) != ballots:
             self.problem(f"{where}: ballots differ from those recorded in the ledger")
         for b in d["ballots"]:
-            if said["casts"].get((pid, b["unit"])) != (
+            if said["casts"].get((vote, b["unit"])) != (
                 b["cast_by"],
                 b["cast_at"],
                 b["recorded_by_secretary"],
@@ -195,13 +211,13 @@ class Audit:
         if derived["outcome"] != d["outcome"] or derived["outcome"] != result.get("outcome"):
             self.problem(f"{where}: outcome {d['outcome']!r} but re-derived {derived['outcome']!r}")
         recorded = {k: v for k, v in result.items() if k != "explanation"}
-        if said["results"].get(pid) != recorded:
+        if said["results"].get(vote) != recorded:
             self.problem(f"{where}: result differs from the one recorded when the vote closed")
 
 
 def verify(export: dict[str, Any]) -> Audit:
     audit = Audit()
-    if export.get("format") != "quorum-export/1":
+    if export.get("format") != "quorum-export/2":
         audit.problem(f"not a Quorum export (format {export.get('format')!r})")
         return audit
     chains = {council["id"]: audit.chain(council) for council in export["councils"]}
@@ -213,11 +229,11 @@ def verify(export: dict[str, Any]) -> Audit:
         audit.decision(decision, said)
     if not export.get("filter"):
         # An unfiltered export must hold every vote its chains say was closed.
-        listed = {d["id"] for d in export["decisions"]}
+        listed = {(d["id"], d["number"]) for d in export["decisions"]}
         for cid, said in chains.items():
-            for pid in sorted(set(said["results"]) - listed):
+            for pid, number in sorted(set(said["results"]) - listed):
                 audit.problem(
-                    f"council {cid}: the vote on proposal {pid} was closed but its "
+                    f"council {cid}: vote {number} on proposal {pid} was closed but its "
                     "decision is missing from the export"
                 )
     return audit

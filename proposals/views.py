@@ -22,7 +22,7 @@ from council.web import act, refused, visible
 from members.models import MemberUnit
 
 from . import services, tally
-from .models import Ballot, Proposal
+from .models import Ballot, Proposal, Vote
 
 
 class ProposalForm(forms.Form):
@@ -32,6 +32,13 @@ class ProposalForm(forms.Form):
     )
     proposer_unit = forms.ModelChoiceField(
         label=gettext_lazy("Proposer unit"), queryset=MemberUnit.objects.none(), required=False
+    )
+    kind = forms.TypedChoiceField(
+        label=gettext_lazy("Majority needed"),
+        choices=Proposal.Kind.choices,
+        initial=Proposal.Kind.ORDINARY,
+        required=False,
+        empty_value=Proposal.Kind.ORDINARY,
     )
 
     def __init__(self, *args: object, council_id: int, **kwargs: object) -> None:
@@ -112,6 +119,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 "title": proposal.title,
                 "body": proposal.body,
                 "proposer_unit": proposal.proposer_unit_id,
+                "kind": proposal.kind,
             },
         )
     return render(request, "proposals/edit.html", {"proposal": proposal, "form": form})
@@ -215,14 +223,15 @@ def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A delegate's page for one vote: the unit's current ballot, and the three choices
     until the close; after the close, the result card."""
     proposal, access = _proposal_access(request, pk)
+    vote = proposal.current_vote
     units = list(MemberUnit.objects.filter(pk__in=access.units).order_by("short_name"))
     ballots = {
         b.unit_id: b
-        for b in Ballot.objects.filter(proposal=proposal, unit__in=units).select_related("cast_by")
+        for b in Ballot.objects.filter(vote=vote, unit__in=units).select_related("cast_by")
     }
-    eligible = set(
-        proposal.meeting.eligible_units.filter(pk__in=access.units).values_list("pk", flat=True)
-    )
+    # Before the vote opens, the meeting's snapshot tells who will be eligible.
+    snapshot = vote.eligible_units if vote else proposal.meeting.eligible_units
+    eligible = set(snapshot.filter(pk__in=access.units).values_list("pk", flat=True))
     return render(
         request,
         "proposals/ballot.html",
@@ -230,9 +239,10 @@ def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
             "proposal": proposal,
             "council": proposal.meeting.council,
             "rows": [(u, ballots.get(u.pk), u.pk in eligible) for u in units],
-            "result": tally.result_of(proposal) if proposal.status == "closed" else None,
-            "accepting": proposal.status == Proposal.Status.OPEN
-            and (proposal.deadline is None or proposal.deadline > timezone.now()),
+            "result": tally.result_of(vote) if vote and vote.closed_at else None,
+            "accepting": vote is not None
+            and vote.closed_at is None
+            and (vote.deadline is None or vote.deadline > timezone.now()),
         },
     )
 
@@ -245,14 +255,16 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     from .api import parse_moment
 
     council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
-    decisions = Proposal.objects.filter(
-        meeting__council=council, status=Proposal.Status.CLOSED
-    ).select_related("meeting", "proposer_unit")
+    decisions = (
+        Vote.objects.closed()
+        .filter(proposal__council=council)
+        .select_related("proposal__meeting", "proposal__proposer_unit")
+    )
     params = request.GET
     if params.get("outcome") in Proposal.Outcome.values:
         decisions = decisions.filter(outcome=params["outcome"])
     if params.get("proposer_unit", "").isdigit():
-        decisions = decisions.filter(proposer_unit_id=int(params["proposer_unit"]))
+        decisions = decisions.filter(proposal__proposer_unit_id=int(params["proposer_unit"]))
     for name, lookup in (("closed_after", "closed_at__gte"), ("closed_before", "closed_at__lt")):
         moment = parse_moment(params.get(name, "")) if params.get(name) else None
         if moment is not None:
@@ -270,7 +282,7 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
         "proposals/register.html",
         {
             "council": council,
-            "decisions": [(p, tally.result_of(p)) for p in decisions.order_by("-closed_at")[:500]],
+            "decisions": [(v, tally.result_of(v)) for v in decisions.order_by("-closed_at")[:500]],
             "units": council.units.order_by("short_name"),
             "outcomes": Proposal.Outcome.choices,
             "params": params,

@@ -93,6 +93,12 @@ def test_resources_have_the_contracts_fields(world: World, vote: tuple[Meeting, 
     assert council["rules"] == {
         "quorum": {"numerator": 2, "denominator": 3, "strict": True},
         "majority": {"numerator": 1, "denominator": 2, "strict": True, "basis": "members"},
+        "special_majority": {
+            "numerator": 2,
+            "denominator": 3,
+            "strict": False,
+            "basis": "members",
+        },
     }
     assert {"id", "name", "slug"} <= set(council)
     unit = client.get(f"{API}/units/?council={world.council.pk}").json()["results"][0]

@@ -95,13 +95,13 @@ def test_50_units_casting_at_once_store_50_ballots() -> None:
     )
 
     assert [r for r in results if not isinstance(r, Ballot)] == []
-    assert Ballot.objects.filter(proposal=proposal).count() == 50
+    assert Ballot.objects.filter(vote__proposal=proposal).count() == 50
     # The 16 units not yet present were checked in by their cast, once each.
     assert Attendance.objects.filter(meeting=meeting).count() == 50
     closed = proposal_services.close_vote(actor=w.alice, proposal=proposal)
     assert (closed.result["yes"], closed.result["no"], closed.result["abstain"]) == (17, 17, 16)
     assert closed.result["present"] == 50
-    assert LedgerEvent.objects.filter(action="proposal.ballot_cast").count() == 50
+    assert LedgerEvent.objects.filter(action="vote.ballot_cast").count() == 50
     assert_chain_linear()
 
 
@@ -125,8 +125,8 @@ def test_20_concurrent_casts_for_one_unit_leave_exactly_one_ballot() -> None:
     )
 
     assert all(isinstance(r, Ballot) for r in results), results
-    ballot = Ballot.objects.get(proposal=proposal, unit=unit)
-    events = LedgerEvent.objects.filter(action="proposal.ballot_cast").order_by("seq")
+    ballot = Ballot.objects.get(vote__proposal=proposal, unit=unit)
+    events = LedgerEvent.objects.filter(action="vote.ballot_cast").order_by("seq")
     assert events.count() == 20
     # The stored ballot is the last one the ledger recorded, and each event names the
     # choice it replaced: the replacements form one unbroken history.
@@ -161,12 +161,12 @@ def test_casts_racing_a_close_are_all_counted_or_all_refused() -> None:
     refused = [r for r in results if isinstance(r, Exception)]
     assert all(isinstance(r, Conflict) and r.code == Code.VOTE_CLOSED for r in refused), refused
     assert len(accepted) + len(refused) == 40
-    stored = set(Ballot.objects.filter(proposal=proposal).values_list("unit_id", flat=True))
+    stored = set(Ballot.objects.filter(vote__proposal=proposal).values_list("unit_id", flat=True))
     # Every accepted cast is in the result; nothing was stored after the close.
     assert stored == accepted
     assert closed.result["yes"] == len(accepted)
-    assert not Ballot.objects.filter(proposal=proposal, cast_at__gt=closed.closed_at).exists()
-    assert tally.recount(Proposal.objects.get(pk=proposal.pk)) == {}
+    assert not Ballot.objects.filter(vote__proposal=proposal, cast_at__gt=closed.closed_at).exists()
+    assert tally.recount(Proposal.objects.get(pk=proposal.pk).current_vote) == {}
     assert_chain_linear()
 
 
@@ -183,7 +183,7 @@ def test_5_concurrent_closes_give_one_result() -> None:
 
     assert len([r for r in results if isinstance(r, Proposal)]) == 1
     assert all(r.code == Code.VOTE_CLOSED for r in results if not isinstance(r, Proposal)), results
-    assert LedgerEvent.objects.filter(action="proposal.vote_closed").count() == 1
+    assert LedgerEvent.objects.filter(action="vote.closed").count() == 1
     assert Proposal.objects.get(pk=proposal.pk).outcome == "rejected"  # 9 of 21: not > 10.5
     assert_chain_linear()
 
@@ -241,7 +241,7 @@ def test_a_unit_leaving_never_votes_after_it_left() -> None:
     refusals = [r for r in results if isinstance(r, Exception)]
     assert all(isinstance(r, Conflict) and r.code == Code.UNIT_NOT_PRESENT for r in refusals)
     for unit in racing:
-        cast = seq_of("proposal.ballot_cast", unit=unit.pk)
+        cast = seq_of("vote.ballot_cast", unit=unit.pk)
         left = seq_of("attendance.checked_out", unit=unit.pk)
         assert left is not None
         # Either the ballot came first, or there is none: never a ballot after leaving.
@@ -272,7 +272,7 @@ def test_units_leaving_during_the_close_are_counted_as_the_ledger_says() -> None
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     closed = Proposal.objects.get(pk=proposal.pk)
-    close_seq = seq_of("proposal.vote_closed")
+    close_seq = seq_of("vote.closed")
     for unit in leaving:
         left_before_close = seq_of("attendance.checked_out", unit=unit.pk) < close_seq
         assert (unit.pk in closed.result["present_units"]) is not left_before_close

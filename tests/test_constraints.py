@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from council.models import Attendance, Council, LedgerEvent, Meeting
 from members.models import MemberUnit, Role
-from proposals.models import Ballot, Proposal
+from proposals.models import Ballot, Proposal, Vote
 
 from .personas import World
 
@@ -26,10 +26,10 @@ def test_the_database_rejects_a_second_ballot_for_a_unit(
     world: World, meeting: Meeting, open_vote: Proposal
 ) -> None:
     unit = world.units[0]
-    fields = dict(proposal=open_vote, unit=unit, cast_by=world.bob, cast_at=timezone.now())
+    fields = dict(vote=open_vote.current_vote, unit=unit, cast_by=world.bob, cast_at=timezone.now())
     Ballot.objects.create(choice="yes", **fields)
     refused_by_database(lambda: Ballot.objects.create(choice="no", **fields))
-    assert Ballot.objects.filter(proposal=open_vote, unit=unit).count() == 1
+    assert Ballot.objects.filter(vote__proposal=open_vote, unit=unit).count() == 1
 
 
 def test_the_database_rejects_an_unknown_choice(
@@ -37,7 +37,7 @@ def test_the_database_rejects_an_unknown_choice(
 ) -> None:
     refused_by_database(
         lambda: Ballot.objects.create(
-            proposal=open_vote,
+            vote=open_vote.current_vote,
             unit=world.units[0],
             cast_by=world.bob,
             cast_at=timezone.now(),
@@ -46,11 +46,30 @@ def test_the_database_rejects_an_unknown_choice(
     )
 
 
-def test_a_closed_proposal_must_carry_its_result(world: World, open_vote: Proposal) -> None:
+def test_a_closed_vote_must_carry_its_result(world: World, open_vote: Proposal) -> None:
+    votes = Vote.objects.filter(proposal=open_vote)
+    refused_by_database(lambda: votes.update(closed_at=timezone.now(), outcome="passed"))
+    refused_by_database(lambda: votes.update(outcome="passed"))
+    refused_by_database(lambda: votes.update(closed_at=timezone.now(), result={"yes": 1}))
+
+
+def test_a_proposal_has_one_open_vote_and_numbers_each_once(
+    world: World, open_vote: Proposal
+) -> None:
+    first = open_vote.current_vote
+    fields = dict(proposal=open_vote, kind="ordinary", rules=first.rules, opened_at=first.opened_at)
+    # A second open vote of the same proposal, whatever its number.
+    refused_by_database(lambda: Vote.objects.create(number=2, **fields))
+    # The same number twice, even once the first is closed.
     refused_by_database(
-        lambda: Proposal.objects.filter(pk=open_vote.pk).update(status="closed", outcome="passed")
+        lambda: Vote.objects.create(
+            number=1, closed_at=timezone.now(), outcome="passed", result={}, **fields
+        )
     )
-    refused_by_database(lambda: Proposal.objects.filter(pk=open_vote.pk).update(outcome="passed"))
+
+
+def test_a_proposal_kind_is_ordinary_or_special(world: World, open_vote: Proposal) -> None:
+    refused_by_database(lambda: Proposal.objects.filter(pk=open_vote.pk).update(kind="secret"))
 
 
 def test_a_unit_is_present_at_most_once_at_a_time(world: World, meeting: Meeting) -> None:

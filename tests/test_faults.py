@@ -134,14 +134,14 @@ def ledger_agrees_with_the_ballots(server: PrivatePostgres, env: dict[str, str])
     assert json.loads(result.stdout)["ok"] is True
     latest: dict[tuple[str, str], str] = {}
     for obj, data in server.sql(
-        "SELECT object, data FROM council_ledgerevent WHERE action = 'proposal.ballot_cast' "
+        "SELECT object, data FROM council_ledgerevent WHERE action = 'vote.ballot_cast' "
         "ORDER BY council_id, seq",
         DB,
     ):
-        latest[(obj.removeprefix("proposal:"), str(data["unit"]))] = data["choice"]
+        latest[(obj.removeprefix("vote:"), str(data["unit"]))] = data["choice"]
     stored = {
-        (str(p), str(u)): c
-        for p, u, c in server.sql("SELECT proposal_id, unit_id, choice FROM proposals_ballot", DB)
+        (str(v), str(u)): c
+        for v, u, c in server.sql("SELECT vote_id, unit_id, choice FROM proposals_ballot", DB)
     }
     assert stored == latest
 
@@ -263,11 +263,11 @@ def sent_emails(folder: Path) -> list[tuple[str, str]]:
 
 
 def planned(server: PrivatePostgres, kind: str, proposal: int) -> list[tuple[str, bool]]:
-    """(email, sent) of each planned notification of one kind for one vote."""
+    """(email, sent) of each planned notification of one kind for a proposal's votes."""
     return server.sql(
         "SELECT u.email, n.sent_at IS NOT NULL FROM proposals_notification n "
-        "JOIN auth_user u ON u.id = n.user_id WHERE n.kind = %s AND n.proposal_id = %s "
-        "ORDER BY u.email",
+        "JOIN auth_user u ON u.id = n.user_id JOIN proposals_vote v ON v.id = n.vote_id "
+        "WHERE n.kind = %s AND v.proposal_id = %s ORDER BY u.email",
         DB,
         (kind, proposal),
     )

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from council import ledger
 from council.models import LedgerEvent, LedgerHead
 from proposals import services as proposal_services
-from proposals.models import Ballot, Proposal
+from proposals.models import Ballot, Proposal, Vote
 
 from .conftest import lift_ledger_protection
 from .personas import World, open_proposal
@@ -96,7 +96,7 @@ def test_it_catches_a_rewritten_head(history: World) -> None:
 
 def test_it_catches_a_stored_ballot_changed_after_the_close(history: World) -> None:
     closed = Proposal.objects.get(status="closed")
-    Ballot.objects.filter(proposal=closed, choice="yes").update(choice="no")
+    Ballot.objects.filter(vote=closed.current_vote, choice="yes").update(choice="no")
     out = _verify_command(expect_failure=True)
     assert {p["problem"] for p in out["problems"]} == {"result_mismatch", "ballot_mismatch"}
     assert f"proposal {closed.pk}" in out["problems"][0]["detail"]
@@ -113,7 +113,7 @@ def test_it_catches_a_flipped_outcome_that_is_consistent_with_itself(history: Wo
         "rules": rules,
         "majority": {**closed.result["majority"], "basis": "cast"},
     }
-    Proposal.objects.filter(pk=closed.pk).update(rules=rules, result=result, outcome="passed")
+    Vote.objects.filter(proposal=closed).update(rules=rules, result=result, outcome="passed")
     assert {"rules_mismatch", "result_mismatch"} <= {
         p["problem"] for p in _verify_command(expect_failure=True)["problems"]
     }
@@ -121,8 +121,8 @@ def test_it_catches_a_flipped_outcome_that_is_consistent_with_itself(history: Wo
 
 def test_it_catches_a_deleted_ballot_and_an_edited_snapshot(history: World) -> None:
     closed = Proposal.objects.get(status="closed")
-    Ballot.objects.filter(proposal=closed).first().delete()
-    closed.meeting.eligible_units.remove(history.units[20])
+    Ballot.objects.filter(vote__proposal=closed).first().delete()
+    closed.current_vote.eligible_units.remove(history.units[20])
     problems = {p["problem"] for p in _verify_command(expect_failure=True)["problems"]}
     assert {"ballot_missing", "snapshot_mismatch", "result_mismatch"} <= problems
 

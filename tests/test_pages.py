@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from council.models import Council, LedgerEvent, Meeting
 from proposals.models import Ballot, Proposal
+from proposals.rules import Threshold
 
 from .personas import World
 
@@ -109,11 +110,15 @@ def test_the_admin_creates_through_the_services(world: World) -> None:
             "majority_denominator": 2,
             "majority_strict": "on",
             "majority_basis": "present",
+            "special_numerator": 3,
+            "special_denominator": 4,
+            "special_basis": "members",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     council = Council.objects.get(slug="admin-council")
     assert council.majority_basis == "present"
+    assert council.special_rule_set.majority == Threshold(3, 4, strict=False)
     created = LedgerEvent.objects.get(council=council)
     assert (created.action, created.actor, created.seq) == ("council.created", "root", 1)
 

@@ -229,7 +229,7 @@ def test_ballots_are_rate_limited_per_person_and_a_refused_cast_writes_nothing(
     assert refused.status_code == 429 and "Retry-After" in refused
     assert set(refused.json()) == {"detail"}
     assert LedgerEvent.objects.count() == events
-    assert Ballot.objects.get(proposal=open_vote, unit=world.units[0]).choice == "no"
+    assert Ballot.objects.get(vote__proposal=open_vote, unit=world.units[0]).choice == "no"
 
     # The ballot page's form counts against the same limit.
     page = Client()
@@ -259,7 +259,7 @@ def test_the_ballot_form_answers_429_once_over_the_limit(
     refused = page.post(reverse("ballot", args=[open_vote.pk, world.units[2].pk]), {"choice": "no"})
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert LedgerEvent.objects.count() == events
-    assert not Ballot.objects.filter(proposal=open_vote, unit=world.units[2]).exists()
+    assert not Ballot.objects.filter(vote__proposal=open_vote, unit=world.units[2]).exists()
 
 
 # --- The security log ------------------------------------------------------------------------

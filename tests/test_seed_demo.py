@@ -11,7 +11,7 @@ from django.core.management import call_command
 from council import ledger
 from council.models import Council, LedgerEvent, Meeting
 from members.models import MemberUnit, Role
-from proposals.models import Proposal
+from proposals.models import Proposal, Vote
 
 
 @pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_seed_demo_builds_the_demo_council_once() -> None:
     assert past.attendances.count() == 17
     chair_proposal = Proposal.objects.get(meeting=past, proposer_unit__label="chair")
     assert chair_proposal.outcome == "rejected" and chair_proposal.result["present"] == 17
-    assert Proposal.objects.filter(meeting=past, outcome="passed").count() == 1
+    assert Vote.objects.filter(proposal__meeting=past, outcome="passed").count() == 1
     upcoming = Meeting.objects.get(council=council, status="scheduled")
     assert upcoming.proposals.filter(status="draft").count() == 2
     assert ledger.verify().ok

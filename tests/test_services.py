@@ -16,7 +16,7 @@ from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, Service
 from council.models import Attendance, LedgerEvent, Meeting
 from members import services as member_services
 from proposals import services as proposal_services
-from proposals.models import Ballot, Proposal
+from proposals.models import Ballot, Proposal, Vote
 from proposals.rules import Basis, RuleSet, Threshold
 
 from .personas import World, check_in_units, new_meeting, open_proposal
@@ -35,7 +35,8 @@ def row_counts() -> dict[str, int]:
 def state() -> tuple[dict[str, int], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     return (
         row_counts(),
-        list(Proposal.objects.order_by("pk").values_list("pk", "status", "outcome", "result")),
+        list(Proposal.objects.order_by("pk").values_list("pk", "status")),
+        list(Vote.objects.order_by("pk").values_list("pk", "closed_at", "outcome", "result")),
         list(Ballot.objects.order_by("pk").values_list("pk", "choice", "cast_at")),
     )
 
@@ -244,7 +245,7 @@ def test_a_vote_cannot_open_without_quorum(world: World, meeting: Meeting) -> No
     assert "14 of 21" in error.message
     check_in_units(w, meeting, [w.units[14]])
     opened = proposal_services.open_vote(actor=w.alice, proposal=proposal)
-    assert opened.status == Proposal.Status.OPEN and opened.opened_by == w.alice
+    assert opened.status == Proposal.Status.OPEN and opened.current_vote.opened_by == w.alice
     assert opened.rules == RuleSet().as_dict()
     refused(
         lambda: proposal_services.open_vote(actor=w.alice, proposal=proposal),
@@ -301,7 +302,7 @@ def test_casting_needs_an_open_vote(world: World, meeting: Meeting) -> None:
 def test_a_passed_deadline_closes_the_vote_to_ballots(
     world: World, meeting: Meeting, open_vote: Proposal
 ) -> None:
-    Proposal.objects.filter(pk=open_vote.pk).update(
+    Vote.objects.filter(proposal=open_vote).update(
         deadline=timezone.now() - datetime.timedelta(seconds=1)
     )
     refused(
@@ -378,7 +379,7 @@ def test_online_casting_checks_the_unit_in(world: World) -> None:
     )
     proposal_services.cast_ballot(actor=w.dave, proposal=proposal, unit=absent, choice="yes")
     assert council_services.quorum(meeting).count == 16
-    assert actions()[-2:] == ["attendance.checked_in", "proposal.ballot_cast"]
+    assert actions()[-2:] == ["attendance.checked_in", "vote.ballot_cast"]
 
 
 def test_one_unit_one_ballot_the_latest_counts(
@@ -389,9 +390,9 @@ def test_one_unit_one_ballot_the_latest_counts(
     ballot = proposal_services.cast_ballot(
         actor=w.bea, proposal=open_vote, unit=w.units[0], choice="yes"
     )
-    assert Ballot.objects.filter(proposal=open_vote).count() == 1
+    assert Ballot.objects.filter(vote__proposal=open_vote).count() == 1
     assert (ballot.choice, ballot.cast_by, ballot.recorded_by_secretary) == ("yes", w.bea, False)
-    events = LedgerEvent.objects.filter(action="proposal.ballot_cast").order_by("seq")
+    events = LedgerEvent.objects.filter(action="vote.ballot_cast").order_by("seq")
     assert [(e.actor, e.data["choice"], e.data["previous"]) for e in events] == [
         ("bob", "no", None),
         ("bea", "yes", "no"),
@@ -451,7 +452,8 @@ def test_the_chair_units_proposal_with_8_yes_is_rejected(world: World, meeting: 
     proposal = open_proposal(w, meeting, present=15, proposer=w.chair)
     cast_all(w, proposal, ["yes"] * 8 + ["no"] * 4 + ["abstain"] * 3)
     closed = proposal_services.close_vote(actor=w.alice, proposal=proposal)
-    assert closed.outcome == "rejected" and closed.closed_by == w.alice and closed.closed_at
+    assert closed.outcome == "rejected" and closed.current_vote.closed_by == w.alice
+    assert closed.closed_at
     result = closed.result
     assert (
         result["eligible"],
@@ -509,7 +511,7 @@ def test_a_vote_that_nobody_attends_does_not_pass(
 ) -> None:
     closed = proposal_services.close_vote(actor=None, proposal=open_vote)  # the system
     assert closed.outcome == "rejected" and closed.result["not_voted"] == 15
-    assert LedgerEvent.objects.filter(action="proposal.vote_closed").get().actor == "system"
+    assert LedgerEvent.objects.filter(action="vote.closed").get().actor == "system"
 
 
 def test_every_change_is_in_the_ledger_and_the_chain_verifies(
@@ -520,7 +522,7 @@ def test_every_change_is_in_the_ledger_and_the_chain_verifies(
     cast_all(w, proposal, ["yes"] * 12)
     proposal_services.close_vote(actor=w.alice, proposal=proposal)
     council_services.adjourn_meeting(actor=w.alice, meeting=meeting)
-    assert actions().count("proposal.ballot_cast") == 12
+    assert actions().count("vote.ballot_cast") == 12
     assert {
         "council.created",
         "unit.created",
@@ -529,8 +531,8 @@ def test_every_change_is_in_the_ledger_and_the_chain_verifies(
         "meeting.started",
         "attendance.checked_in",
         "proposal.created",
-        "proposal.vote_opened",
-        "proposal.vote_closed",
+        "vote.opened",
+        "vote.closed",
         "meeting.adjourned",
     } <= set(actions())
     report = ledger.verify()

@@ -14,7 +14,7 @@ from council.errors import Code, Conflict
 from council.models import LedgerEvent, Meeting
 from proposals import services as proposal_services
 from proposals import tasks
-from proposals.models import Notification, Proposal
+from proposals.models import Notification, Proposal, Vote
 
 from .personas import World, check_in_units, make_user, new_meeting
 
@@ -38,20 +38,20 @@ def with_emails(w: World) -> None:
 def test_due_votes_are_closed_once(world: World) -> None:
     proposal = online_vote(world)
     later = online_vote(world)
-    Proposal.objects.filter(pk=proposal.pk).update(
+    Vote.objects.filter(proposal=proposal).update(
         deadline=timezone.now() - datetime.timedelta(seconds=1)
     )
     assert tasks.close_due_votes() == 1
     assert tasks.close_due_votes() == 0
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.CLOSED
     assert Proposal.objects.get(pk=later.pk).status == Proposal.Status.OPEN
-    closes = LedgerEvent.objects.filter(action="proposal.vote_closed")
+    closes = LedgerEvent.objects.filter(action="vote.closed")
     assert closes.count() == 1 and closes.get().actor == "system"
 
 
 def test_a_passed_deadline_refuses_ballots_without_any_worker(world: World) -> None:
     proposal = online_vote(world)
-    Proposal.objects.filter(pk=proposal.pk).update(
+    Vote.objects.filter(proposal=proposal).update(
         deadline=timezone.now() - datetime.timedelta(seconds=1)
     )
     with pytest.raises(Conflict) as info:
@@ -64,8 +64,8 @@ def test_a_passed_deadline_refuses_ballots_without_any_worker(world: World) -> N
 def test_the_opening_is_announced_to_delegates_of_eligible_units_once(world: World) -> None:
     with_emails(world)
     proposal = online_vote(world)
-    assert tasks.notify_vote_opened(proposal.pk) == 3  # bob, bea (U01) and carol (U02)
-    assert tasks.notify_vote_opened(proposal.pk) == 0
+    assert tasks.notify_vote_opened(proposal.current_vote.pk) == 3  # bob, bea (U01) and carol (U02)
+    assert tasks.notify_vote_opened(proposal.current_vote.pk) == 0
     assert sorted(m.to[0] for m in mail.outbox) == [
         "bea@example.org",
         "bob@example.org",
@@ -92,8 +92,8 @@ def test_the_result_is_published_to_everyone_in_the_council(world: World) -> Non
     with_emails(world)
     proposal = online_vote(world)
     proposal_services.close_vote(actor=world.alice, proposal=proposal)
-    assert tasks.notify_result(proposal.pk) == 5  # alice, dave, bob, bea, carol
-    assert tasks.notify_result(proposal.pk) == 0
+    assert tasks.notify_result(proposal.current_vote.pk) == 5  # alice, dave, bob, bea, carol
+    assert tasks.notify_result(proposal.current_vote.pk) == 0
     assert "Result: Online — rejected" in mail.outbox[0].subject
     assert "Attendance 15 of 21 units" in mail.outbox[0].body
 
@@ -131,13 +131,15 @@ def test_two_deliveries_at_once_send_each_email_once() -> None:
 
     Notification.objects.all().delete()
     mail.outbox.clear()
-    notifications.plan_vote_opened(proposal)
+    notifications.plan_vote_opened(proposal.current_vote)
     barrier = threading.Barrier(2)
     counts: list[int] = []
 
     def run() -> None:
         barrier.wait()
-        counts.append(notifications.deliver(proposal.pk, Notification.Kind.VOTE_OPENED))
+        counts.append(
+            notifications.deliver(proposal.current_vote.pk, Notification.Kind.VOTE_OPENED)
+        )
         connection.close()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -161,7 +163,7 @@ def test_a_deadline_vote_counts_the_units_present_at_the_deadline(world: World) 
 
     # The units arrived an hour ago; the deadline passed five seconds ago.
     Attendance.objects.update(checked_in_at=timezone.now() - datetime.timedelta(hours=1))
-    Proposal.objects.filter(pk=proposal.pk).update(
+    Vote.objects.filter(proposal=proposal).update(
         deadline=timezone.now() - datetime.timedelta(seconds=5)
     )
     # Units leaving after the deadline, before the task ran, do not change the vote.
@@ -177,9 +179,9 @@ def test_late_deliveries_do_not_announce_a_closed_vote(world: World) -> None:
 
     with_emails(world)
     proposal = online_vote(world)
-    notifications.plan_vote_opened(proposal)
+    notifications.plan_vote_opened(proposal.current_vote)
     proposal_services.close_vote(actor=world.alice, proposal=proposal)
-    assert notifications.deliver(proposal.pk, Notification.Kind.VOTE_OPENED) == 3
+    assert notifications.deliver(proposal.current_vote.pk, Notification.Kind.VOTE_OPENED) == 3
     assert mail.outbox == []  # stamped, not sent: the vote had closed meanwhile
 
 
@@ -190,7 +192,7 @@ def test_a_mail_outage_loses_nothing(world: World, settings) -> None:  # type: i
     proposal = online_vote(world)
     settings.EMAIL_BACKEND = "tests.failing_mail.Backend"
     with pytest.raises(ConnectionError):
-        tasks.notify_vote_opened.run(proposal.pk)
+        tasks.notify_vote_opened.run(proposal.current_vote.pk)
     assert Notification.objects.filter(sent_at__isnull=True).count() == 3
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     Notification.objects.update(planned_at=timezone.now() - datetime.timedelta(minutes=5))
@@ -208,7 +210,9 @@ def test_the_sweep_sends_the_emails_of_a_vote_whose_task_never_ran(world: World)
     assert tasks.deliver_pending() == 5  # the result: alice, dave, bob, bea, carol
     assert all("Result: Online" in m.subject for m in mail.outbox)
     assert tasks.deliver_pending() == 0 and len(mail.outbox) == 5  # once each
-    assert tasks.notify_result(proposal.pk) == 0  # the task, arriving late, adds nothing
+    assert (
+        tasks.notify_result(proposal.current_vote.pk) == 0
+    )  # the task, arriving late, adds nothing
 
 
 def test_a_closed_vote_is_not_announced_by_the_sweep(world: World) -> None:
@@ -217,7 +221,7 @@ def test_a_closed_vote_is_not_announced_by_the_sweep(world: World) -> None:
     proposal_services.close_vote(actor=world.alice, proposal=proposal)
     assert tasks.deliver_pending() == 5
     assert not any("Vote open" in m.subject for m in mail.outbox)
-    assert tasks.notify_vote_opened(proposal.pk) == 0
+    assert tasks.notify_vote_opened(proposal.current_vote.pk) == 0
 
 
 def test_a_vote_with_nobody_to_tell_is_not_mailed_to_people_who_join_later(

@@ -92,7 +92,7 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
             closed = Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.CLOSED
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
         assert closed, (tmp_path / "worker.log").read_text()[-3000:]
-        results = Notification.objects.filter(proposal=proposal, kind="result")
+        results = Notification.objects.filter(vote__proposal=proposal, kind="result")
         while time.monotonic() < deadline and (
             not results.exists() or results.filter(sent_at__isnull=True).exists()
         ):
@@ -105,7 +105,7 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
 
     closed_vote = Proposal.objects.get(pk=proposal.pk)
     assert closed_vote.outcome == "rejected" and closed_vote.closed_by is None
-    closes = LedgerEvent.objects.filter(action="proposal.vote_closed")
+    closes = LedgerEvent.objects.filter(action="vote.closed")
     assert closes.count() == 1 and closes.get().actor == "system"
     messages = [
         email.message_from_string(chunk.strip())
@@ -120,4 +120,4 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
     )
     # Running the tasks again here changes nothing: nothing is due, everything is sent.
     assert tasks.close_due_votes() == 0
-    assert tasks.notify_result(proposal.pk) == 0
+    assert tasks.notify_result(proposal.current_vote.pk) == 0

@@ -1,4 +1,4 @@
-"""Make the decision ledger append-only in the database itself (PostgreSQL).
+"""Make the decision ledger append-only in the database itself.
 
 A trigger refuses UPDATE, DELETE and TRUNCATE on ledger events, whoever asks: a bug, an
 admin action or a stray script cannot rewrite history. Someone who owns the table can
@@ -34,13 +34,11 @@ DROP FUNCTION IF EXISTS quorum_ledger_append_only();
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(INSTALL, params=None)  # the SQL has % of its own
+    schema_editor.execute(INSTALL, params=None)  # the SQL has % of its own
 
 
 def remove(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(REMOVE, params=None)
+    schema_editor.execute(REMOVE, params=None)
 
 
 class Migration(migrations.Migration):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from proposals import exports
 from proposals.api import parse_moment
-from proposals.models import Proposal
+from proposals.models import Proposal, Vote
 
 
 class Command(BaseCommand):
@@ -29,13 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        decisions = Proposal.objects.filter(status=Proposal.Status.CLOSED)
+        decisions = Vote.objects.closed()
         if options["council"]:
-            decisions = decisions.filter(meeting__council_id__in=options["council"])
+            decisions = decisions.filter(proposal__council_id__in=options["council"])
         if options["outcome"]:
             decisions = decisions.filter(outcome=options["outcome"])
         if options["proposer_unit"]:
-            decisions = decisions.filter(proposer_unit_id=options["proposer_unit"])
+            decisions = decisions.filter(proposal__proposer_unit_id=options["proposer_unit"])
         for name, lookup in (
             ("closed_after", "closed_at__gte"),
             ("closed_before", "closed_at__lt"),
