@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,87 @@ def test_it_says_a_vote_without_quorum_is_void() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [((14, 1), "14"), ((21, 2), "10.5"), ((40, 3), "13.33")]
+    ("value", "text", "chinese"),
+    [
+        ((14, 1), "14", "14"),
+        ((0, 1), "0", "0"),
+        ((21, 2), "10.5", "10.5"),
+        ((667, 200), "3.335", "3.335"),
+        ((2001, 500), "4.002", "4.002"),
+        ((1, 200), "0.005", "0.005"),
+        ((40, 3), "13 1/3", "13又1/3"),
+        ((1, 3), "1/3", "1/3"),
+        ((17, 16), "1 1/16", "1又1/16"),
+    ],
 )
-def test_numbers_are_shown_plainly(value: tuple[int, int], text: str) -> None:
-    from fractions import Fraction
+def test_numbers_are_shown_exactly(value: tuple[int, int], text: str, chinese: str) -> None:
+    # A decimal only when it is exact in at most three places, else a mixed number: a
+    # rounded "13.33" beside "(14)" would not say where the line is.
+    with translation.override("en"):
+        assert explain.number(Fraction(*value)) == text
+    with translation.override("zh-hans"):
+        assert explain.number(Fraction(*value)) == chinese
 
-    assert explain.number(Fraction(*value)) == text
+
+def _majority_line(rules: RuleSet, counts: Counts, language: str) -> str:
+    with translation.override(language):
+        return explain.explain(evaluate(counts, rules))[1]
+
+
+def test_it_shows_a_line_of_thirds_as_a_mixed_number() -> None:
+    special = RuleSet(majority=Threshold(2, 3, strict=True))
+    counts = Counts(eligible=20, present=15, yes=13, no=2, abstain=0)
+    assert _majority_line(special, counts, "en") == (
+        "Yes 13 of 20 member units — more than 13 1/3 needed (14) — rejected."
+    )
+    assert _majority_line(special, counts, "zh-hans") == (
+        "赞成 13 / 20 个成员单位 — 需多于 13又1/3 (14) — 未通过。"
+    )
+    # 2/3 of 21 is a whole number: the words alone say 15.
+    counts = Counts(eligible=21, present=15, yes=15, no=0, abstain=0)
+    assert _majority_line(special, counts, "en") == (
+        "Yes 15 of 21 member units — more than 14 needed — passed."
+    )
+    assert _majority_line(special, counts, "zh-hans") == (
+        "赞成 15 / 21 个成员单位 — 需多于 14 — 通过。"
+    )
+
+
+@pytest.mark.parametrize(
+    ("eligible", "english", "chinese"),
+    [
+        (5, "at least 3.335 needed (4)", "需至少 3.335 (4)"),
+        # Rounded to two places this line read "at least 4 needed (5)".
+        (6, "at least 4.002 needed (5)", "需至少 4.002 (5)"),
+        (21, "at least 14.007 needed (15)", "需至少 14.007 (15)"),
+        (1000, "at least 667 needed", "需至少 667"),
+    ],
+)
+def test_it_shows_a_line_of_thousandths_exactly(eligible: int, english: str, chinese: str) -> None:
+    rules = RuleSet(quorum=Threshold(667, 1000, strict=False))
+    result = evaluate(Counts(eligible=eligible, present=4, yes=0, no=0, abstain=0), rules)
+    with translation.override("en"):
+        assert f"— {english} — " in explain.quorum_sentence(result.quorum)
+    with translation.override("zh-hans"):
+        assert f"— {chinese} — " in explain.quorum_sentence(result.quorum)
+
+
+def test_a_line_just_below_one_is_not_shown_as_one() -> None:
+    # Rounded to two places this read "more than 1 needed (1)".
+    rules = RuleSet(majority=Threshold(999, 1000, strict=True))
+    counts = Counts(eligible=1, present=1, yes=1, no=0, abstain=0)
+    assert _majority_line(rules, counts, "en") == (
+        "Yes 1 of 1 member units — more than 0.999 needed (1) — passed."
+    )
+
+
+def test_at_least_a_share_of_nothing_still_needs_one_yes() -> None:
+    rules = RuleSet(majority=Threshold(2, 3, strict=False), basis=Basis.CAST)
+    counts = Counts(eligible=3, present=3, yes=0, no=0, abstain=3)
+    assert _majority_line(rules, counts, "en") == (
+        "Yes 0 of 0 votes cast — at least 1 needed — rejected."
+    )
+    assert _majority_line(rules, counts, "zh-hans") == "赞成 0 / 已投 0 票 — 需至少 1 — 未通过。"
 
 
 def test_it_speaks_simplified_chinese() -> None:
