@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import gettext
+import math
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proposals import explain
-from proposals.rules import Basis, Counts, RuleSet, Threshold, evaluate
+from proposals.rules import Basis, Counts, Line, Outcome, RuleSet, Threshold, evaluate
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGES"
 
@@ -189,3 +193,174 @@ def test_every_string_is_translated_and_compiled() -> None:
     assert stale == []
     for msgid, msgstr in entries.items():
         assert set(re.findall(r"%\((\w+)\)s", msgid)) == set(re.findall(r"%\((\w+)\)s", msgstr))
+
+
+# --- Properties: the words against the arithmetic, in both languages --------------------
+
+
+@dataclass(frozen=True)
+class Words:
+    """How one language writes a line, so that its sentences can be read back."""
+
+    mixed: str  # between the whole part and the fraction of a mixed number
+    needed: str  # the line, with {number} for its value
+    sentences: dict[str, str]  # with {needed} for the line
+    strict: dict[str, bool]  # "more than" / "at least"
+    met: dict[str, bool]  # each verdict, and whether it says the line is met
+
+    def pattern(self, sentence: str) -> re.Pattern[str]:
+        number = rf"\d+\.\d+|(?:\d+{self.mixed})?\d+/\d+|\d+"
+        needed = self.needed.format(number=number)
+        return re.compile(self.sentences[sentence].format(needed=needed))
+
+
+LANGUAGES = {
+    "en": Words(
+        mixed=" ",
+        needed=r"(?P<word>more than|at least) (?P<line>{number}) needed"
+        r"(?: \((?P<required>\d+)\))?",
+        sentences={
+            "quorum": r"Attendance (?P<count>\d+) of (?P<total>\d+) units — {needed} — "
+            r"(?P<verdict>[^—]+)\.",
+            "attendance": r"(?P<count>\d+) of (?P<total>\d+) units present — {needed} — "
+            r"(?P<verdict>[^—]+)",
+            "majority": r"Yes (?P<count>\d+) of (?P<total>\d+) "
+            r"(?:member units|units present|votes cast) — {needed} — (?P<verdict>[^—]+)\.",
+        },
+        strict={"more than": True, "at least": False},
+        met={
+            "quorum met": True,
+            "no quorum": False,
+            "passed": True,
+            "rejected": False,
+            "would pass": True,
+            "would not pass": False,
+            "majority reached, but void without quorum": True,
+            "majority not reached, and void without quorum": False,
+        },
+    ),
+    "zh-hans": Words(
+        mixed="又",
+        needed=r"需(?P<word>多于|至少) (?P<line>{number})(?: \((?P<required>\d+)\))?",
+        sentences={
+            "quorum": r"出席 (?P<count>\d+) / (?P<total>\d+) 个单位 — {needed} — "
+            r"(?P<verdict>[^—]+)。",
+            "attendance": r"出席 (?P<count>\d+) / (?P<total>\d+) 个单位 — {needed} — "
+            r"(?P<verdict>[^—]+)",
+            "majority": r"赞成 (?P<count>\d+) / (?:已投 )?(?P<total>\d+) "
+            r"(?:个成员单位|个出席单位|票) — {needed} — (?P<verdict>[^—]+)。",
+        },
+        strict={"多于": True, "至少": False},
+        met={
+            "达到法定人数": True,
+            "不足法定人数": False,
+            "通过": True,
+            "未通过": False,
+            "将通过": True,
+            "将不通过": False,
+            # The catalogue's full-width comma, as Chinese writes it.
+            "已达多数，但因不足法定人数而无效": True,  # noqa: RUF001
+            "未达多数，且因不足法定人数而无效": False,  # noqa: RUF001
+        },
+    ),
+}
+
+
+def _read_number(text: str, mixed: str) -> Fraction:
+    """The shown line as an exact Fraction, checking that its form is the promised one."""
+    if "/" not in text:
+        if "." in text:
+            places = len(text.partition(".")[2])
+            assert 1 <= places <= explain.DECIMAL_PLACES and not text.endswith("0")
+        return Fraction(text)  # "10.5" is read exactly, never through a float
+    whole, _, part = text.rpartition(mixed)
+    numerator, denominator = (int(x) for x in part.split("/"))
+    proper = Fraction(numerator, denominator)
+    # Lowest terms, a proper fraction, and only when no short decimal is exact.
+    assert (proper.numerator, proper.denominator) == (numerator, denominator)
+    assert 0 < numerator < denominator
+    assert (proper * 10**explain.DECIMAL_PLACES).denominator != 1
+    return int(whole or 0) + proper
+
+
+def _smallest_passing(threshold: Threshold, total: int) -> int:
+    """By definition, counting up: the first count past (or on) the line, and never 0,
+    since nothing is decided by nobody."""
+    n, d = threshold.numerator, threshold.denominator
+    count = 1
+    while not (count * d > n * total if threshold.strict else count * d >= n * total):
+        count += 1
+    return count
+
+
+def _check_line(language: str, sentence: str, text: str, line: Line) -> None:
+    """Every number of one sentence against the arithmetic of its line."""
+    words = LANGUAGES[language]
+    match = words.pattern(sentence).fullmatch(text)
+    assert match, f"{language} {sentence}: {text!r}"
+    count, total = int(match["count"]), int(match["total"])
+    assert (count, total) == (line.count, line.total)
+
+    threshold = line.threshold
+    shown = _read_number(match["line"], words.mixed)
+    shown_strict = words.strict[match["word"]]
+    if not threshold.strict and total == 0:
+        # "At least" a fraction of nothing: the line, 0, would accept nobody.
+        assert (shown_strict, shown) == (False, 1)
+    else:
+        assert shown_strict is threshold.strict
+        assert shown == Fraction(total * threshold.numerator, threshold.denominator)
+
+    # The smallest whole count that meets the shown line is the smallest that passes.
+    meets_shown = math.floor(shown) + 1 if shown_strict else math.ceil(shown)
+    smallest = _smallest_passing(threshold, total)
+    assert meets_shown == smallest == line.required
+    # The count in parentheses: omitted over a whole number (the words say it), and
+    # otherwise exactly that smallest count.
+    if shown.denominator == 1:
+        assert match["required"] is None
+    else:
+        assert int(match["required"]) == smallest
+
+    # "met" and "not met" agree with the count against the line as shown.
+    met = words.met[match["verdict"]]
+    assert met is (count > shown if shown_strict else count >= shown) is line.met
+
+
+thresholds = st.one_of(
+    st.sampled_from(
+        [Threshold(1, 2), Threshold(2, 3), Threshold(2, 3, False), Threshold(667, 1000, False)]
+    ),
+    st.integers(1, 1000)
+    .flatmap(lambda d: st.tuples(st.integers(1, d), st.just(d), st.booleans()))
+    .filter(lambda t: not (t[2] and t[0] == t[1]))  # "more than all" cannot be met
+    .map(lambda t: Threshold(*t)),
+)
+
+
+@st.composite
+def counts(draw: st.DrawFn) -> Counts:
+    eligible = draw(st.integers(0, 1000))
+    present = draw(st.integers(0, eligible))
+    yes = draw(st.integers(0, present))
+    no = draw(st.integers(0, present - yes))
+    abstain = draw(st.integers(0, present - yes - no))
+    return Counts(eligible, present, yes, no, abstain)
+
+
+@given(counts(), thresholds, thresholds, st.sampled_from(list(Basis)), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_the_words_never_contradict_the_numbers(
+    c: Counts, quorum: Threshold, majority: Threshold, basis: Basis, live: bool
+) -> None:
+    result = evaluate(c, RuleSet(quorum=quorum, majority=majority, basis=basis))
+    for language in LANGUAGES:
+        with translation.override(language):
+            sentences = explain.explain(result, live=live)
+            bar = explain.attendance_sentence(result.quorum)
+        _check_line(language, "quorum", sentences[0], result.quorum)
+        _check_line(language, "attendance", bar, result.quorum)
+        _check_line(language, "majority", sentences[1], result.majority)
+        if result.quorum.met:
+            # With quorum, the majority's verdict is the outcome itself.
+            assert (result.outcome == Outcome.PASSED) is result.majority.met
