@@ -148,6 +148,26 @@ def test_it_speaks_simplified_chinese() -> None:
     assert "→" in lines[2] and not re.search(r"[A-Za-z]{3,}", "".join(lines))
 
 
+def test_pages_show_the_same_exact_line() -> None:
+    # The quorum bar, the result card and the projector render lines through these filters.
+    from django.template import Context, Template
+
+    rules = RuleSet(quorum=Threshold(667, 1000, False), majority=Threshold(2, 3, True))
+    result = evaluate(Counts(eligible=20, present=14, yes=13, no=1, abstain=0), rules)
+    page = Template(
+        "{% load votes %}{{ result.quorum|attendance }}|{% for line in result|explanation %}"
+        "{{ line }}|{% endfor %}"
+    )
+    with translation.override("en"):
+        text = page.render(Context({"result": result}))
+    assert "14 of 20 units present — at least 13.34 needed (14) — quorum met|" in text
+    assert "Yes 13 of 20 member units — more than 13 1/3 needed (14) — rejected.|" in text
+    with translation.override("zh-hans"):
+        text = page.render(Context({"result": result}))
+    assert "出席 14 / 20 个单位 — 需至少 13.34 (14) — 达到法定人数|" in text
+    assert "赞成 13 / 20 个成员单位 — 需多于 13又1/3 (14) — 未通过。|" in text
+
+
 def _po_entries(path: Path) -> dict[str, str]:
     """msgid → msgstr from a .po file (multi-line strings joined; header skipped)."""
     entries: dict[str, str] = {}
