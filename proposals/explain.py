@@ -1,8 +1,15 @@
 """The result in words, in the reader's language.
 
 The rule module stays free of Django; this module turns its :class:`~proposals.rules.Result`
-into the sentences of ``spec/voting-rules.md`` ("What a result shows"), through Django's
-translation machinery.
+into the sentences that show a result (``docs/rules.md``, "What a result shows"), through
+Django's translation machinery.
+
+A line is shown exactly, never rounded, so that the words cannot contradict the count:
+a whole number ("more than 14"), else a decimal of at most three places when that is
+exact ("more than 10.5", "at least 3.335": every line of a fraction over 10, 100 or 1000),
+else a mixed number in lowest terms ("more than 13 1/3", in Chinese "13又1/3"). The
+smallest passing count follows in parentheses whenever the line is not a whole number
+("more than 10.5 needed (11)"); over a whole number the words already say it.
 """
 
 from __future__ import annotations
@@ -13,25 +20,44 @@ from django.utils.translation import gettext as _
 
 from . import rules
 
+DECIMAL_PLACES = 3  # enough for any line of a fraction over 10, 100 or 1000
+
 
 def number(value: Fraction) -> str:
-    """14 → "14", 21/2 → "10.5", 40/3 → "13.33" (display only; decisions use integers)."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-    return text
+    """A line, exactly: 14 → "14", 21/2 → "10.5", 667/200 → "3.335", 40/3 → "13 1/3",
+    1/3 → "1/3". Never rounded; decisions use integers, this is what a reader checks."""
+    if value < 0:
+        raise ValueError(f"a line is never negative: {value}")
+    whole, rest = divmod(value.numerator, value.denominator)
+    if not rest:
+        return str(whole)
+    for places in range(1, DECIMAL_PLACES + 1):
+        scaled = value * 10**places
+        if scaled.denominator == 1:
+            digits = str(scaled.numerator).rjust(places + 1, "0")
+            return f"{digits[:-places]}.{digits[-places:]}"
+    fraction = f"{rest}/{value.denominator}"
+    if not whole:
+        return fraction
+    # Translators: a mixed number, "13 1/3" for thirteen and one third.
+    return _("%(whole)s %(fraction)s") % {"whole": whole, "fraction": fraction}
 
 
 def needed(line: rules.Line) -> str:
-    """ "more than 14 needed", "more than 10.5 needed (11)", "at least 14 needed"."""
+    """ "more than 14 needed", "more than 10.5 needed (11)", "at least 14 needed".
+
+    The parenthesised count is the smallest that meets the line, shown whenever the line
+    is not a whole number. "At least" a fraction of nothing would accept nobody, and
+    nothing is decided by nobody: that line reads "at least 1 needed".
+    """
+    if line.raised_to_one:
+        return _("at least %(line)s needed") % {"line": number(Fraction(line.required))}
     exact = line.exact
     if line.threshold.strict:
-        implied = exact.numerator // exact.denominator + 1
         text = _("more than %(line)s needed") % {"line": number(exact)}
     else:
-        implied = -(-exact.numerator // exact.denominator)
         text = _("at least %(line)s needed") % {"line": number(exact)}
-    if exact.denominator != 1 or implied != line.required:
+    if exact.denominator != 1:
         text += f" ({line.required})"
     return text
 

@@ -1,13 +1,13 @@
 """The voting rule, as pure integer arithmetic.
 
-This module is the reference implementation of ``spec/voting-rules.md``. It imports
-nothing from Django: plain integers go in, a :class:`Result` with every line of its
-arithmetic comes out, so the rule can be tested exhaustively without a database and
+This module is the reference implementation of the rule described in ``docs/rules.md``.
+It imports nothing from Django: plain integers go in, a :class:`Result` with every line of
+its arithmetic comes out, so the rule can be tested exhaustively without a database and
 re-run by an auditor on an exported record.
 
 Fractions are never turned into floats: "more than 2/3 of 21" is decided by
-``3 * present > 2 * 21``. ``fractions.Fraction`` is used only to *show* a line such as
-"more than 10.5".
+``3 * present > 2 * 21``. ``fractions.Fraction`` gives the exact line to *show*, such as
+"more than 10.5" or "at least 3.335", so that the words can never disagree with the count.
 """
 
 from __future__ import annotations
@@ -64,18 +64,21 @@ class Threshold:
         """The exact point on the total: 2/3 of 21 is 14, 1/2 of 21 is 21/2."""
         return Fraction(self.numerator * total, self.denominator)
 
+    def smallest_on_line(self, total: int) -> int:
+        """The smallest whole count that meets the line itself: past it when strict, on
+        or past it when not. It is 0 only for "at least" a fraction of nothing."""
+        product = self.numerator * total
+        if self.strict:
+            return product // self.denominator + 1
+        return -(-product // self.denominator)  # ceiling division, integers only
+
     def required(self, total: int) -> int:
         """The smallest count that meets the threshold, and never less than one.
 
-        Nothing is decided by nobody: with a total of 0, or "at least" a fraction of
-        nothing, one unit is still needed (spec: no passage with zero yes ballots).
+        Nothing is decided by nobody: "at least" a fraction of nothing still needs one
+        unit, so that no proposal passes with zero yes ballots (``docs/rules.md``).
         """
-        product = self.numerator * total
-        if self.strict:
-            smallest = product // self.denominator + 1
-        else:
-            smallest = -(-product // self.denominator)  # ceiling division, integers only
-        return max(1, smallest)
+        return max(1, self.smallest_on_line(total))
 
     def meets(self, count: int, total: int) -> bool:
         return count >= self.required(total)
@@ -153,7 +156,7 @@ class Counts:
         return self.present - self.yes - self.no - self.abstain
 
     def as_dict(self) -> dict[str, int]:
-        """The six counts every result shows (spec: "What a result shows")."""
+        """The six counts every result shows (``docs/rules.md``, "What a result shows")."""
         return {
             "eligible": self.eligible,
             "present": self.present,
@@ -183,7 +186,13 @@ class Line:
 
     @property
     def exact(self) -> Fraction:
+        """The line itself, exactly: ``threshold`` of ``total``."""
         return self.threshold.line(self.total)
+
+    @property
+    def raised_to_one(self) -> bool:
+        """The line is 0 and "at least" it would accept nobody: one is required anyway."""
+        return self.required > self.threshold.smallest_on_line(self.total)
 
     def as_dict(self) -> dict[str, Any]:
         return {

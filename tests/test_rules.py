@@ -232,7 +232,7 @@ def test_a_tie_never_passes(tie: tuple[Counts, Basis]) -> None:
 
 @given(
     st.integers(0, 10_000),
-    st.integers(1, 50).flatmap(lambda d: st.tuples(st.integers(1, d), st.just(d), st.booleans())),
+    st.integers(1, 1000).flatmap(lambda d: st.tuples(st.integers(1, d), st.just(d), st.booleans())),
 )
 def test_required_is_the_smallest_count_that_meets(total: int, t: tuple[int, int, bool]) -> None:
     n, d, strict = t
@@ -240,13 +240,22 @@ def test_required_is_the_smallest_count_that_meets(total: int, t: tuple[int, int
     threshold = Threshold(n, d, strict)
     required = threshold.required(total)
 
-    def meets_by_definition(count: int) -> bool:
-        if count == 0:
-            return False  # nothing is decided by nobody
+    def on_the_line(count: int) -> bool:
         return count * d > n * total if strict else count * d >= n * total
+
+    def meets_by_definition(count: int) -> bool:
+        return count > 0 and on_the_line(count)  # nothing is decided by nobody
 
     assert meets_by_definition(required)
     assert not meets_by_definition(required - 1)
+    # The line alone, before the floor of one: what a reader derives from "at least 3.335".
+    smallest = threshold.smallest_on_line(total)
+    assert on_the_line(smallest) and not on_the_line(smallest - 1)
+    assert threshold.line(total) == Fraction(n * total, d)
+    line = quorum_line(total, 0, RuleSet(quorum=threshold))
+    # Only "at least" a fraction of nothing is raised: its line, 0, would accept nobody.
+    assert line.raised_to_one is (not strict and total == 0)
+    assert line.required == (1 if line.raised_to_one else smallest)
 
 
 @given(counts(), rule_sets)
