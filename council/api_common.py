@@ -25,6 +25,7 @@ from members import permissions
 from members.models import Role
 
 from . import security
+from .api_fields import query_number
 from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .models import Council
 
@@ -96,9 +97,10 @@ def scope(
         queryset = queryset.filter(**{f"{council_field}__in": councils})
     wanted = request.query_params.get("council")
     if wanted is not None:
-        if not wanted.isdigit():
+        council_id = query_number(wanted)
+        if council_id is None:
             raise exceptions.ValidationError({"council": ["A council id is a number."]})
-        queryset = queryset.filter(**{council_field: int(wanted)})
+        queryset = queryset.filter(**{council_field: council_id})
     return queryset
 
 

@@ -22,7 +22,7 @@ from council.api_common import (
     require_manage,
     scope,
 )
-from council.api_fields import StrictModelSerializer
+from council.api_fields import StrictModelSerializer, query_number
 from council.errors import Code, Conflict
 from council.models import Meeting
 from council.security import BallotRateThrottle
@@ -136,7 +136,7 @@ class ProposalViewSet(ListReadCreateViewSet):
             council_id=meeting.council_id
         )
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
-        if not access.can_manage and not (str(unit_id).isdigit() and int(unit_id) in access.units):
+        if not access.can_manage and query_number(str(unit_id)) not in access.units:
             raise exceptions.PermissionDenied(
                 "Delegates submit proposals in the name of their own unit only."
             )
@@ -315,9 +315,10 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 raise exceptions.ValidationError({"outcome": ["Unknown outcome."]})
             queryset = queryset.filter(outcome=params["outcome"])
         if "proposer_unit" in params:
-            if not params["proposer_unit"].isdigit() or int(params["proposer_unit"]) < 1:
+            unit_id = query_number(params["proposer_unit"])
+            if unit_id is None or unit_id < 1:
                 raise exceptions.ValidationError({"proposer_unit": ["A unit id is a number."]})
-            queryset = queryset.filter(proposer_unit_id=int(params["proposer_unit"]))
+            queryset = queryset.filter(proposer_unit_id=unit_id)
         for name, lookup in (
             ("closed_after", "closed_at__gte"),
             ("closed_before", "closed_at__lt"),
@@ -349,7 +350,11 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             asked = request.query_params.get("council")
             if overseen is not None and (
                 not overseen.exists()
-                or (asked and asked.isdigit() and not overseen.filter(pk=int(asked)).exists())
+                or (
+                    asked
+                    and (council_id := query_number(asked)) is not None
+                    and not overseen.filter(pk=council_id).exists()
+                )
             ):
                 raise exceptions.PermissionDenied(
                     "The verifiable export is for the council's secretaries and auditors."

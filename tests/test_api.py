@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from council import services as council_services
@@ -591,3 +592,23 @@ def test_odd_ids_in_the_ballot_path_are_not_found(world: World) -> None:
     for pk in ("%C2%B2", "99999999999999999999", "0"):  # "²" passes str.isdigit()
         answer = client.put(f"{API}/proposals/{pk}/ballots/1/", {"choice": "yes"}, format="json")
         assert answer.status_code == 404, pk
+
+
+def test_odd_numbers_in_query_parameters_are_refused(world: World) -> None:
+    # "²" passes str.isdigit() but not int(): a 400 naming the parameter, never a 500.
+    for path, name in [
+        ("/meetings/", "council"),
+        ("/meetings/", "page"),
+        ("/meetings/", "page_size"),
+        ("/decisions/", "proposer_unit"),
+        ("/decisions/?format=json", "council"),
+    ]:
+        separator = "&" if "?" in path else "?"
+        answer = api(world, "dave").get(f"{API}{path}{separator}{name}=%C2%B2")
+        assert answer.status_code == 400 and name in answer.json(), (path, name)
+    page = Client()
+    page.force_login(world.dave)
+    assert (
+        page.get(f"/councils/{world.council.slug}/decisions/?proposer_unit=%C2%B2").status_code
+        == 200
+    )
