@@ -27,7 +27,7 @@ from members.models import Role
 from . import security
 from .api_fields import query_number
 from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from .models import Council
+from .models import Basis, Council
 
 
 class ListReadCreateViewSet(
@@ -134,22 +134,24 @@ def referenced(model: type[Model], request: Request, field: str, council_of: Any
     return obj
 
 
-class _FractionSchema(serializers.Serializer):
+# The rule set's shape, for the schema only (RulesField reads and writes it); the names
+# are the schema's components: Fraction, MajorityRule, RuleSet.
+class FractionSerializer(serializers.Serializer):
     numerator = serializers.IntegerField(min_value=1)
     denominator = serializers.IntegerField(min_value=1)
     strict = serializers.BooleanField()
 
 
-class _MajoritySchema(_FractionSchema):
-    basis = serializers.ChoiceField(choices=["members", "present", "cast"])
+class MajorityRuleSerializer(FractionSerializer):
+    basis = serializers.ChoiceField(choices=Basis.choices)
 
 
-class _RulesSchema(serializers.Serializer):
-    quorum = _FractionSchema()
-    majority = _MajoritySchema()
+class RuleSetSerializer(serializers.Serializer):
+    quorum = FractionSerializer()
+    majority = MajorityRuleSerializer()
 
 
-@extend_schema_field(_RulesSchema)
+@extend_schema_field(RuleSetSerializer)
 class RulesField(serializers.Field):
     """The council's rule set in the contract's nested shape.
 
@@ -167,6 +169,14 @@ class RulesField(serializers.Field):
             return {"rules": RuleSet.from_dict(data)}
         except RuleError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+@extend_schema_field(RuleSetSerializer)
+class FrozenRulesField(serializers.JSONField):
+    """The rule set a vote opened with, as it was frozen: the shape of a council's rules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
 
 
 def api_server_error(request: HttpRequest) -> Any:

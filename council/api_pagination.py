@@ -40,6 +40,12 @@ class Pagination(pagination.PageNumberPagination):
             )
         return number
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        # next and previous are always there, null at either end.
+        paginated["required"] = list(paginated["properties"])
+        return paginated
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -7,6 +7,8 @@ adds what it cannot see:
   401 → 404 → 403 → 400 → 409 — and from the middleware (503 when the database is
   gone), so one schema class adds them to every operation that can give them, rather
   than an annotation per view;
+* a response writes every field of its serializer: each is ``required`` (null when
+  empty), so that a generated client does not make them all optional.
 """
 
 from __future__ import annotations
@@ -144,6 +146,14 @@ def _add_downloads(operation: dict[str, Any], downloads: dict[str, dict[str, Any
 
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus what the module's docstring lists."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        # drf-spectacular's own step (no public hook sets "required"): it marks only the
+        # fields a request must send and the read-only ones.
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            schema["required"] = list(schema["properties"])
+        return schema
 
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry

@@ -8,13 +8,14 @@ from typing import Any
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from council.api_common import (
+    FrozenRulesField,
     ListReadCreateViewSet,
     access_for,
     overseen_council_ids,
@@ -24,7 +25,7 @@ from council.api_common import (
 )
 from council.api_fields import StrictModelSerializer, query_number
 from council.errors import Code, Conflict
-from council.models import Meeting
+from council.models import Basis, Meeting
 from council.security import BallotRateThrottle
 from members.models import MemberUnit
 
@@ -73,13 +74,15 @@ class LineSerializer(serializers.Serializer):
 
 
 class MajoritySerializer(LineSerializer):
-    basis = serializers.CharField()
+    basis = serializers.ChoiceField(choices=Basis.choices)
 
 
 class ReadingsSerializer(serializers.Serializer):
-    members = serializers.CharField()
-    present = serializers.CharField()
-    cast = serializers.CharField()
+    """The outcome under each basis."""
+
+    members = serializers.ChoiceField(choices=Proposal.Outcome.choices)
+    present = serializers.ChoiceField(choices=Proposal.Outcome.choices)
+    cast = serializers.ChoiceField(choices=Proposal.Outcome.choices)
 
 
 class TallySerializer(serializers.Serializer):
@@ -91,7 +94,7 @@ class TallySerializer(serializers.Serializer):
     not_voted = serializers.IntegerField()
     quorum = LineSerializer()
     majority = MajoritySerializer()
-    outcome = serializers.CharField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=Proposal.Outcome.choices, allow_null=True)
     explanation = serializers.CharField()
     readings = ReadingsSerializer()
 
@@ -256,6 +259,8 @@ MOMENT = {
 
 class DecisionSerializer(serializers.ModelSerializer):
     council = serializers.IntegerField(source="meeting.council_id")
+    outcome = serializers.ChoiceField(choices=Proposal.Outcome.choices)
+    rules = FrozenRulesField()
     tally = serializers.SerializerMethodField()
 
     class Meta:
@@ -273,6 +278,7 @@ class DecisionSerializer(serializers.ModelSerializer):
             "tally",
         ]
 
+    @extend_schema_field(TallySerializer)
     def get_tally(self, proposal: Proposal) -> dict[str, Any]:
         return tally_data(proposal)
 
@@ -297,7 +303,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 "decisions": {"type": "array", "items": {"type": "object"}},
                 "councils": {"type": "array", "items": {"type": "object"}},
             },
-            "required": ["format", "generated_at", "decisions", "councils"],
+            "required": ["format", "generated_at", "filter", "decisions", "councils"],
         },
     }
 
