@@ -7,6 +7,10 @@ adds what it cannot see:
   401 → 404 → 403 → 400 → 409 — and from the middleware (503 when the database is
   gone), so one schema class adds them to every operation that can give them, rather
   than an annotation per view;
+* the ``?council=`` filter of every list (read by :func:`council.api_common.scope`,
+  where the schema generator cannot see it);
+* path ids routed as ``\\d+`` (a member unit in the ballot and attendance paths) are
+  integers, as every other id;
 * a response writes every field of its serializer: each is ``required`` (null when
   empty), so that a generated client does not make them all optional.
 """
@@ -17,10 +21,18 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
 
 from .errors import Code, Forbidden, Invalid, NotFound
 from .middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE
+
+COUNCIL_FILTER = OpenApiParameter(
+    "council",
+    {"type": "integer", "minimum": 0},
+    OpenApiParameter.QUERY,
+    description="Only what belongs to this council (by id).",
+)
 
 # Every code is a 409's but those of the other refusals (403, 404 and 400 from services).
 CONFLICT_CODES = [
@@ -144,8 +156,22 @@ def _add_downloads(operation: dict[str, Any], downloads: dict[str, dict[str, Any
             content[media_type] = {"schema": schema}
 
 
+def _integer_path_ids(operation: dict[str, Any]) -> None:
+    """A path segment routed as ``\\d+`` is an id, read with ``int()``: say integer, as
+    for every other id (drf-spectacular says "a string of digits")."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path" and parameter["schema"].get("pattern") == r"^\d+$":
+            parameter["schema"] = {"type": "integer"}
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus what the module's docstring lists."""
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if getattr(self.view, "action", None) == "list":
+            parameters.append(COUNCIL_FILTER)
+        return parameters
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         # drf-spectacular's own step (no public hook sets "required"): it marks only the
@@ -165,6 +191,7 @@ class AutoSchema(openapi.AutoSchema):
             registry.register_on_missing(
                 ResolvedComponent(name, ResolvedComponent.SCHEMA, schema=schema, object=name)
             )
+        _integer_path_ids(operation)
         downloads = getattr(self.view, "schema_downloads", None)
         if downloads and method.upper() == "GET":
             _add_downloads(operation, downloads)

@@ -341,7 +341,9 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=["csv", "json"], required=False),
-            OpenApiParameter("outcome", str, enum=Proposal.Outcome.values, required=False),
+            OpenApiParameter(
+                "outcome", {"$ref": "#/components/schemas/OutcomeEnum"}, required=False
+            ),
             OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
             OpenApiParameter("closed_after", MOMENT, required=False),
             OpenApiParameter("closed_before", MOMENT, required=False),
