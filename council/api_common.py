@@ -36,7 +36,7 @@ class ListReadCreateViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """The shape of most resources in spec/api.md: list, read one, create."""
+    """The shape of most of the API's resources: list, read one, create."""
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

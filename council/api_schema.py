@@ -7,6 +7,8 @@ adds what it cannot see:
   401 → 404 → 403 → 400 → 409 — and from the middleware (503 when the database is
   gone), so one schema class adds them to every operation that can give them, rather
   than an annotation per view;
+* each operation's description (``council/api_operations.py``), and the token
+  scheme's prefix;
 * the ``?council=`` filter of every list (read by :func:`council.api_common.scope`,
   where the schema generator cannot see it);
 * path ids routed as ``\\d+`` (a member unit in the ballot and attendance paths) are
@@ -20,10 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.drainage import warn
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
 
+from .api_operations import DESCRIPTIONS
 from .errors import Code, Forbidden, Invalid, NotFound
 from .middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE
 
@@ -167,6 +172,13 @@ def _integer_path_ids(operation: dict[str, Any]) -> None:
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus what the module's docstring lists."""
 
+    def get_description(self) -> str:
+        description = DESCRIPTIONS.get(f"{self.method} {self.path}")
+        if description is None:
+            warn(f"{self.method} {self.path} has no description in council/api_operations.py")
+            return ""
+        return description
+
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
         if getattr(self.view, "action", None) == "list":
@@ -204,3 +216,30 @@ class AutoSchema(openapi.AutoSchema):
         for code, answer in errors_for(path, method.lower(), operation, throttled, csrf).items():
             responses.setdefault(code, answer)
         return operation
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <key>``, said where people and generated clients look.
+
+    An API key in the Authorization header, not ``type: http``: OpenAPI's http schemes are
+    the registered ones (basic, bearer), and the docs page's Authorize dialog refuses any
+    other. So the prefix is said in words, where people and generated clients' docs show
+    it.
+    """
+
+    target_class = "council.api_auth.TokenAuthentication"
+    name = "tokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Authorization: Token <key>`: the word `Token`, one space, then the key "
+                "that `POST /api/v1/auth/token/` returns. In the docs page's Authorize "
+                "dialog, enter both: `Token <key>`. A generated client must be told this "
+                "prefix (most default to `Bearer`)."
+            ),
+        }

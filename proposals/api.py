@@ -295,7 +295,9 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "text/csv": {"type": "string"},
         "application/json": {
             "type": "object",
-            "description": "The verifiable export (proposals/verify_export.py checks it).",
+            "description": "The verifiable export: the decisions with their ballots and "
+            "the ledger chains that record them, checkable offline with the verify_export.py "
+            "script that ships with Quorum.",
             "properties": {
                 "format": {"type": "string"},
                 "generated_at": {"type": "string"},
