@@ -130,10 +130,15 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /api/v1/decisions/": (
         "Anyone with a role in the council: closed proposals with their frozen tally, "
         "rule set and close time, oldest first, filtered by outcome, proposer unit and "
-        "close time. `format=csv` downloads the whole filtered register as CSV; "
-        "`format=json` the verifiable export with the "
+        "close time. `format=csv` downloads the whole filtered register as CSV (also "
+        "`GET /api/v1/decisions/csv/`); `format=json` the verifiable export with the "
         "ledger chains, for the council's secretaries and auditors only (403 otherwise). "
         "Both are unpaginated."
+    ),
+    "GET /api/v1/decisions/csv/": (
+        "The whole filtered decision register as CSV (UTF-8 with a byte-order mark, one "
+        "row per decision), unpaginated: the same rows as `GET /api/v1/decisions/"
+        "?format=csv`, as an operation of its own for generated clients."
     ),
     "GET /api/v1/audit/events/": (
         "The council's secretaries and auditors: the append-only event log, chain order "

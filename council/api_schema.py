@@ -205,7 +205,7 @@ class AutoSchema(openapi.AutoSchema):
             )
         _integer_path_ids(operation)
         downloads = getattr(self.view, "schema_downloads", None)
-        if downloads and method.upper() == "GET":
+        if downloads and getattr(self.view, "action", None) == "list":
             _add_downloads(operation, downloads)
         throttled = bool(getattr(self.view, "throttle_classes", None))
         csrf = any(

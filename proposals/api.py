@@ -8,6 +8,7 @@ from typing import Any
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -24,6 +25,7 @@ from council.api_common import (
     scope,
 )
 from council.api_fields import StrictModelSerializer, query_number
+from council.api_schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
 from council.models import Basis, Meeting
 from council.security import BallotRateThrottle
@@ -257,6 +259,15 @@ MOMENT = {
 }
 
 
+# The register's filters, read by DecisionViewSet.get_queryset().
+REGISTER_FILTERS = [
+    OpenApiParameter("outcome", {"$ref": "#/components/schemas/OutcomeEnum"}, required=False),
+    OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
+    OpenApiParameter("closed_after", MOMENT, required=False),
+    OpenApiParameter("closed_before", MOMENT, required=False),
+]
+
+
 class DecisionSerializer(serializers.ModelSerializer):
     council = serializers.IntegerField(source="meeting.council_id")
     outcome = serializers.ChoiceField(choices=Proposal.Outcome.choices)
@@ -342,13 +353,15 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=["csv", "json"], required=False),
             OpenApiParameter(
-                "outcome", {"$ref": "#/components/schemas/OutcomeEnum"}, required=False
+                "format",
+                str,
+                enum=["csv", "json"],
+                required=False,
+                description="Download the whole filtered register instead of a page: as "
+                "CSV (text/csv), or as the verifiable JSON export.",
             ),
-            OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
-            OpenApiParameter("closed_after", MOMENT, required=False),
-            OpenApiParameter("closed_before", MOMENT, required=False),
+            *REGISTER_FILTERS,
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
@@ -374,6 +387,16 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if wanted is not None:
             raise exceptions.ValidationError({"format": ["Use csv or json."]})
         return super().list(request, *args, **kwargs)
+
+    # ?format=csv as an operation of its own: a generated client reads one media type
+    # per answer, and the list's is JSON.
+    @extend_schema(
+        parameters=[COUNCIL_FILTER, *REGISTER_FILTERS],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], url_path="csv")
+    def csv(self, request: Request) -> StreamingHttpResponse:
+        return self._download("csv")
 
     def _download(self, kind: str) -> StreamingHttpResponse:
         queryset = self.get_queryset()

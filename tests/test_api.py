@@ -476,6 +476,23 @@ def test_the_register_downloads_as_safe_csv_and_json(
     assert bad.status_code == 400
 
 
+def test_the_register_csv_has_a_path_of_its_own(
+    world: World, vote: tuple[Meeting, Proposal]
+) -> None:
+    _meeting, proposal = vote
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+
+    def download(path: str) -> tuple[str, bytes]:
+        answer = api(world, "bob").get(path)
+        return answer["Content-Type"], b"".join(answer.streaming_content)
+
+    query = f"council={world.council.pk}&outcome=rejected"
+    content_type, rows = download(f"{API}/decisions/csv/?{query}")
+    assert content_type.startswith("text/csv") and b"Budget" in rows
+    assert download(f"{API}/decisions/?format=csv&{query}") == (content_type, rows)
+    assert api(world, "bob").get(f"{API}/decisions/csv/?outcome=maybe").status_code == 400
+
+
 def test_the_audit_log_and_its_verification(world: World, vote: tuple[Meeting, Proposal]) -> None:
     events = api(world, "dave").get(f"{API}/audit/events/?page_size=500").json()
     assert events["count"] == LedgerEvent.objects.filter(council=world.council).count()
