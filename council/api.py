@@ -260,11 +260,20 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
 
 
+class ProblemSerializer(serializers.Serializer):
+    council = serializers.IntegerField(allow_null=True)
+    seq = serializers.IntegerField(allow_null=True)
+    problem = serializers.CharField()
+    detail = serializers.CharField()
+
+
 class VerifySerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     events = serializers.IntegerField()
-    head = serializers.DictField(child=serializers.CharField())
-    problems = serializers.ListField(child=serializers.DictField())
+    head = serializers.DictField(
+        child=serializers.CharField(), help_text="Each chain's last hash, by council id."
+    )
+    problems = ProblemSerializer(many=True)
 
 
 @extend_schema(responses=VerifySerializer)

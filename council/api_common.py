@@ -25,8 +25,9 @@ from members import permissions
 from members.models import Role
 
 from . import security
+from .api_fields import query_number
 from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from .models import Council
+from .models import Basis, Council
 
 
 class ListReadCreateViewSet(
@@ -35,7 +36,7 @@ class ListReadCreateViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """The shape of most resources in spec/api.md: list, read one, create."""
+    """The shape of most of the API's resources: list, read one, create."""
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -96,9 +97,10 @@ def scope(
         queryset = queryset.filter(**{f"{council_field}__in": councils})
     wanted = request.query_params.get("council")
     if wanted is not None:
-        if not wanted.isdigit():
+        council_id = query_number(wanted)
+        if council_id is None:
             raise exceptions.ValidationError({"council": ["A council id is a number."]})
-        queryset = queryset.filter(**{council_field: int(wanted)})
+        queryset = queryset.filter(**{council_field: council_id})
     return queryset
 
 
@@ -132,27 +134,36 @@ def referenced(model: type[Model], request: Request, field: str, council_of: Any
     return obj
 
 
-class _FractionSchema(serializers.Serializer):
+# The rule set's shape, for the schema only (RulesField reads and writes it); the names
+# are the schema's components: Fraction, MajorityRule, RuleSet.
+class FractionSerializer(serializers.Serializer):
     numerator = serializers.IntegerField(min_value=1)
     denominator = serializers.IntegerField(min_value=1)
     strict = serializers.BooleanField()
 
 
-class _MajoritySchema(_FractionSchema):
-    basis = serializers.ChoiceField(choices=["members", "present", "cast"])
+class MajorityRuleSerializer(FractionSerializer):
+    basis = serializers.ChoiceField(choices=Basis.choices)
 
 
-class _RulesSchema(serializers.Serializer):
-    quorum = _FractionSchema()
-    majority = _MajoritySchema()
-    special_majority = _MajoritySchema(
+class VoteRuleSetSerializer(serializers.Serializer):
+    """The rule one vote is decided by: the quorum and the majority of its kind."""
+
+    quorum = FractionSerializer()
+    majority = MajorityRuleSerializer()
+
+
+class RuleSetSerializer(VoteRuleSetSerializer):
+    """A council's rules: the ordinary rule set and the special resolution's majority."""
+
+    special_majority = MajorityRuleSerializer(
         required=False,
         help_text="The special resolution's majority (default: at least 2/3 of members); "
-        "its quorum is the ordinary one.",
+        "its quorum is the ordinary one. Always present in answers.",
     )
 
 
-@extend_schema_field(_RulesSchema)
+@extend_schema_field(RuleSetSerializer)
 class RulesField(serializers.Field):
     """The council's rule set in the contract's nested shape.
 
@@ -178,6 +189,14 @@ class RulesField(serializers.Field):
             }
         except (RuleError, AttributeError) as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+@extend_schema_field(VoteRuleSetSerializer)
+class FrozenRulesField(serializers.JSONField):
+    """The rule set a vote opened with, as it was frozen: the shape of a council's rules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
 
 
 def api_server_error(request: HttpRequest) -> Any:

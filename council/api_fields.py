@@ -20,6 +20,12 @@ def is_whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def query_number(text: str) -> int | None:
+    """A whole number written in a query parameter, or None. ASCII digits only:
+    ``str.isdigit()`` also accepts "²", which ``int()`` refuses."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

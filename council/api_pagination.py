@@ -7,6 +7,8 @@ from typing import Any
 
 from rest_framework import exceptions, pagination
 
+from .api_fields import query_number
+
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
@@ -19,22 +21,30 @@ class Pagination(pagination.PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        size = query_number(raw)
+        if size is None or size < 1:
             raise exceptions.ValidationError(
                 {self.page_size_query_param: ["A page size is a whole number from 1."]}
             )
-        return min(int(raw), self.max_page_size)
+        return min(size, self.max_page_size)
 
     def get_page_number(self, request: Any, paginator: Any) -> int:
         # DRF reads an empty ?page= as page 1; like a malformed size, it is a 400.
         raw = request.query_params.get(self.page_query_param)
         if raw is None:
             return 1
-        if not raw.isdigit() or int(raw) < 1:
+        number = query_number(raw)
+        if number is None or number < 1:
             raise exceptions.ValidationError(
                 {self.page_query_param: ["A page number is a whole number from 1."]}
             )
-        return int(raw)
+        return number
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        # next and previous are always there, null at either end.
+        paginated["required"] = list(paginated["properties"])
+        return paginated
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

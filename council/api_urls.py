@@ -1,7 +1,10 @@
-"""The REST API's routes (spec/api.md), its OpenAPI schema and its offline docs page."""
+"""The REST API's routes, its OpenAPI schema and its offline docs page."""
+
+from typing import Any
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.routers import DefaultRouter
 
 from members.api import RoleViewSet, UnitViewSet
@@ -9,6 +12,19 @@ from proposals.api import DecisionViewSet, ProposalViewSet
 
 from . import api
 from .api_common import api_not_found
+
+
+class SchemaNegotiation(DefaultContentNegotiation):
+    """``?format=json`` or ``?format=yaml`` picks the schema's encoding.
+
+    The API turns DRF's URL format override off (there ``?format=`` switches the decision
+    register's downloads), so the schema view reads the parameter itself.
+    """
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        wanted = format_suffix or request.query_params.get("format")
+        return super().select_renderer(request, renderers, wanted)
+
 
 # Namespaced: the router's names (proposal-close, meeting-start, ...) would otherwise
 # shadow the pages' URL names of the same words.
@@ -28,7 +44,12 @@ urlpatterns = [
     path("v1/me/", api.me, name="me"),
     path("v1/audit/verify/", api.audit_verify, name="audit-verify"),
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # ?format=json or ?format=yaml (YAML by default; or by the Accept header).
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(content_negotiation_class=SchemaNegotiation),
+        name="schema",
+    ),
     # Split: the page loads its start-up script from ?script, as the CSP allows no inline one.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Unknown API paths answer in JSON too, with DEBUG on or off.

@@ -22,6 +22,8 @@ log = logging.getLogger("quorum.faults")
 
 # Long enough for a restart or a failover to finish, short enough not to lose the user.
 RETRY_AFTER_SECONDS = 5
+# The API's 503 body: {"detail": "...", "code": UNAVAILABLE_CODE}.
+UNAVAILABLE_CODE = "database_unavailable"
 
 
 class DatabaseUnavailableMiddleware:
@@ -50,7 +52,7 @@ def unavailable(request: HttpRequest) -> HttpResponse:
     message = _("The database is briefly unavailable. Please try again in a few seconds.")
     response: HttpResponse
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message, "code": "database_unavailable"}, status=503)
+        response = JsonResponse({"detail": message, "code": UNAVAILABLE_CODE}, status=503)
     else:
         # A bare page: the site's templates read the session and the user, which need
         # the database that just failed.

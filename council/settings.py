@@ -359,9 +359,19 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quorum API",
     "DESCRIPTION": "Councils that decide by vote: one vote per member unit, an attendance "
-    "quorum, a verifiable ledger. See spec/api.md.",
+    "quorum, a verifiable ledger.\n\n"
+    "Scripts send `Authorization: Token <key>` (the key from `POST /api/v1/auth/token/`). "
+    "A request is judged in this order: 401 (no credentials), 404 (an object the caller "
+    "cannot see), 403 (may see, may not act), 400 (invalid input, `{field: [message]}`), "
+    "409 (the state forbids it, with a stable `code`). A refused request changes nothing. "
+    "Lists are paginated (`count`, `next`, `previous`, `results`; follow `next`) and "
+    "filter by `?council=<id>`. 503 with `Retry-After` while the database is briefly "
+    "unavailable.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The views' docstrings are for the code's readers; each operation's description is
+    # written for the API's callers in council/api_operations.py.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     # (API fuzzing) Request bodies get their own components, with what input must be (a
     # title that is not blank: minLength 1), not only what output is.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -8,13 +8,15 @@ from typing import Any
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from council.api_common import (
+    FrozenRulesField,
     ListReadCreateViewSet,
     access_for,
     overseen_council_ids,
@@ -22,9 +24,10 @@ from council.api_common import (
     require_manage,
     scope,
 )
-from council.api_fields import StrictModelSerializer
+from council.api_fields import StrictModelSerializer, query_number
+from council.api_schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
-from council.models import Meeting
+from council.models import Basis, Meeting
 from council.security import BallotRateThrottle
 from members.models import MemberUnit
 
@@ -91,13 +94,15 @@ class LineSerializer(serializers.Serializer):
 
 
 class MajoritySerializer(LineSerializer):
-    basis = serializers.CharField()
+    basis = serializers.ChoiceField(choices=Basis.choices)
 
 
 class ReadingsSerializer(serializers.Serializer):
-    members = serializers.CharField()
-    present = serializers.CharField()
-    cast = serializers.CharField()
+    """The outcome under each basis."""
+
+    members = serializers.ChoiceField(choices=Proposal.Outcome.choices)
+    present = serializers.ChoiceField(choices=Proposal.Outcome.choices)
+    cast = serializers.ChoiceField(choices=Proposal.Outcome.choices)
 
 
 class TallySerializer(serializers.Serializer):
@@ -110,7 +115,7 @@ class TallySerializer(serializers.Serializer):
     not_voted = serializers.IntegerField()
     quorum = LineSerializer()
     majority = MajoritySerializer()
-    outcome = serializers.CharField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=Proposal.Outcome.choices, allow_null=True)
     explanation = serializers.CharField()
     readings = ReadingsSerializer()
 
@@ -158,7 +163,7 @@ class ProposalViewSet(ListReadCreateViewSet):
             council_id=meeting.council_id
         )
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
-        if not access.can_manage and not (str(unit_id).isdigit() and int(unit_id) in access.units):
+        if not access.can_manage and query_number(str(unit_id)) not in access.units:
             raise exceptions.PermissionDenied(
                 "Delegates submit proposals in the name of their own unit only."
             )
@@ -279,6 +284,15 @@ MOMENT = {
 }
 
 
+# The register's filters, read by DecisionViewSet.get_queryset().
+REGISTER_FILTERS = [
+    OpenApiParameter("outcome", {"$ref": "#/components/schemas/OutcomeEnum"}, required=False),
+    OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
+    OpenApiParameter("closed_after", MOMENT, required=False),
+    OpenApiParameter("closed_before", MOMENT, required=False),
+]
+
+
 class DecisionSerializer(serializers.ModelSerializer):
     """One closed vote. ``id`` is its proposal's (as before votes were records of their
     own); ``vote`` and ``proposal`` name both."""
@@ -287,10 +301,13 @@ class DecisionSerializer(serializers.ModelSerializer):
     vote = serializers.IntegerField(source="pk")
     proposal = serializers.IntegerField(source="proposal_id")
     number = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Proposal.Kind.choices)
     council = serializers.IntegerField(source="proposal.council_id")
     meeting = serializers.IntegerField(source="proposal.meeting_id")
     title = serializers.CharField(source="proposal.title")
     proposer_unit = serializers.IntegerField(source="proposal.proposer_unit_id", allow_null=True)
+    outcome = serializers.ChoiceField(choices=Proposal.Outcome.choices)
+    rules = FrozenRulesField()
     tally = serializers.SerializerMethodField()
 
     class Meta:
@@ -312,6 +329,7 @@ class DecisionSerializer(serializers.ModelSerializer):
             "tally",
         ]
 
+    @extend_schema_field(TallySerializer)
     def get_tally(self, vote: Vote) -> dict[str, Any]:
         return tally_data(vote)
 
@@ -328,7 +346,9 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "text/csv": {"type": "string"},
         "application/json": {
             "type": "object",
-            "description": "The verifiable export (proposals/verify_export.py checks it).",
+            "description": "The verifiable export: the decisions with their ballots and "
+            "the ledger chains that record them, checkable offline with the verify_export.py "
+            "script that ships with Quorum.",
             "properties": {
                 "format": {"type": "string"},
                 "generated_at": {"type": "string"},
@@ -336,7 +356,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 "decisions": {"type": "array", "items": {"type": "object"}},
                 "councils": {"type": "array", "items": {"type": "object"}},
             },
-            "required": ["format", "generated_at", "decisions", "councils"],
+            "required": ["format", "generated_at", "filter", "decisions", "councils"],
         },
     }
 
@@ -350,9 +370,10 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 raise exceptions.ValidationError({"outcome": ["Unknown outcome."]})
             queryset = queryset.filter(outcome=params["outcome"])
         if "proposer_unit" in params:
-            if not params["proposer_unit"].isdigit() or int(params["proposer_unit"]) < 1:
+            unit_id = query_number(params["proposer_unit"])
+            if unit_id is None or unit_id < 1:
                 raise exceptions.ValidationError({"proposer_unit": ["A unit id is a number."]})
-            queryset = queryset.filter(proposal__proposer_unit_id=int(params["proposer_unit"]))
+            queryset = queryset.filter(proposal__proposer_unit_id=unit_id)
         for name, lookup in (
             ("closed_after", "closed_at__gte"),
             ("closed_before", "closed_at__lt"),
@@ -368,11 +389,15 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=["csv", "json"], required=False),
-            OpenApiParameter("outcome", str, enum=Proposal.Outcome.values, required=False),
-            OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
-            OpenApiParameter("closed_after", MOMENT, required=False),
-            OpenApiParameter("closed_before", MOMENT, required=False),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["csv", "json"],
+                required=False,
+                description="Download the whole filtered register instead of a page: as "
+                "CSV (text/csv), or as the verifiable JSON export.",
+            ),
+            *REGISTER_FILTERS,
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
@@ -384,7 +409,11 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             asked = request.query_params.get("council")
             if overseen is not None and (
                 not overseen.exists()
-                or (asked and asked.isdigit() and not overseen.filter(pk=int(asked)).exists())
+                or (
+                    asked
+                    and (council_id := query_number(asked)) is not None
+                    and not overseen.filter(pk=council_id).exists()
+                )
             ):
                 raise exceptions.PermissionDenied(
                     "The verifiable export is for the council's secretaries and auditors."
@@ -394,6 +423,16 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if wanted is not None:
             raise exceptions.ValidationError({"format": ["Use csv or json."]})
         return super().list(request, *args, **kwargs)
+
+    # ?format=csv as an operation of its own: a generated client reads one media type
+    # per answer, and the list's is JSON.
+    @extend_schema(
+        parameters=[COUNCIL_FILTER, *REGISTER_FILTERS],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], url_path="csv")
+    def csv(self, request: Request) -> StreamingHttpResponse:
+        return self._download("csv")
 
     def _download(self, kind: str) -> StreamingHttpResponse:
         queryset = self.get_queryset()

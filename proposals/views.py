@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from council.api_fields import query_number
 from council.errors import Forbidden, Invalid
 from council.models import Meeting
 from council.security import BallotRateThrottle, page_throttled
@@ -263,8 +264,9 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     params = request.GET
     if params.get("outcome") in Proposal.Outcome.values:
         decisions = decisions.filter(outcome=params["outcome"])
-    if params.get("proposer_unit", "").isdigit():
-        decisions = decisions.filter(proposal__proposer_unit_id=int(params["proposer_unit"]))
+    unit_id = query_number(params.get("proposer_unit", ""))
+    if unit_id is not None:
+        decisions = decisions.filter(proposal__proposer_unit_id=unit_id)
     for name, lookup in (("closed_after", "closed_at__gte"), ("closed_before", "closed_at__lt")):
         moment = parse_moment(params.get(name, "")) if params.get(name) else None
         if moment is not None:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from council import services as council_services
@@ -481,6 +482,23 @@ def test_the_register_downloads_as_safe_csv_and_json(
     assert bad.status_code == 400
 
 
+def test_the_register_csv_has_a_path_of_its_own(
+    world: World, vote: tuple[Meeting, Proposal]
+) -> None:
+    _meeting, proposal = vote
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+
+    def download(path: str) -> tuple[str, bytes]:
+        answer = api(world, "bob").get(path)
+        return answer["Content-Type"], b"".join(answer.streaming_content)
+
+    query = f"council={world.council.pk}&outcome=rejected"
+    content_type, rows = download(f"{API}/decisions/csv/?{query}")
+    assert content_type.startswith("text/csv") and b"Budget" in rows
+    assert download(f"{API}/decisions/?format=csv&{query}") == (content_type, rows)
+    assert api(world, "bob").get(f"{API}/decisions/csv/?outcome=maybe").status_code == 400
+
+
 def test_the_audit_log_and_its_verification(world: World, vote: tuple[Meeting, Proposal]) -> None:
     events = api(world, "dave").get(f"{API}/audit/events/?page_size=500").json()
     assert events["count"] == LedgerEvent.objects.filter(council=world.council).count()
@@ -597,3 +615,23 @@ def test_odd_ids_in_the_ballot_path_are_not_found(world: World) -> None:
     for pk in ("%C2%B2", "99999999999999999999", "0"):  # "²" passes str.isdigit()
         answer = client.put(f"{API}/proposals/{pk}/ballots/1/", {"choice": "yes"}, format="json")
         assert answer.status_code == 404, pk
+
+
+def test_odd_numbers_in_query_parameters_are_refused(world: World) -> None:
+    # "²" passes str.isdigit() but not int(): a 400 naming the parameter, never a 500.
+    for path, name in [
+        ("/meetings/", "council"),
+        ("/meetings/", "page"),
+        ("/meetings/", "page_size"),
+        ("/decisions/", "proposer_unit"),
+        ("/decisions/?format=json", "council"),
+    ]:
+        separator = "&" if "?" in path else "?"
+        answer = api(world, "dave").get(f"{API}{path}{separator}{name}=%C2%B2")
+        assert answer.status_code == 400 and name in answer.json(), (path, name)
+    page = Client()
+    page.force_login(world.dave)
+    assert (
+        page.get(f"/councils/{world.council.slug}/decisions/?proposer_unit=%C2%B2").status_code
+        == 200
+    )
