@@ -104,7 +104,7 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
         log.close()
 
     closed_vote = Proposal.objects.get(pk=proposal.pk)
-    assert closed_vote.outcome == "rejected" and closed_vote.closed_by is None
+    assert closed_vote.outcome == "rejected" and closed_vote.current_vote.closed_by is None
     closes = LedgerEvent.objects.filter(action="vote.closed")
     assert closes.count() == 1 and closes.get().actor == "system"
     messages = [
