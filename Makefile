@@ -14,15 +14,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The database for run and test: DATABASE_URL when set (CI sets it), else the local
+# PostgreSQL at 127.0.0.1:5432, else the embedded one in .pgdata, started on first use and
+# left running (council/devdb.py prints the URL; `make clean` stops it).
+WITH_DB := export DATABASE_URL="$${DATABASE_URL:-$$($(PY) council/devdb.py)}" && test -n "$$DATABASE_URL"
+
 ## make run: install, migrate, load the demo council, print the logins, serve :8000.
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(WITH_DB) && $(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo \
+	  && $(PY) manage.py runserver 127.0.0.1:8000
 
-## make test: install and run the whole suite; on PostgreSQL when one is reachable.
+## make test: install and run the whole suite, on PostgreSQL (the same one as make run).
 test: install
-	DATABASE_URL="$${DATABASE_URL:-$$($(PY) tests/find_postgres.py)}" $(PY) -m pytest $(PYTEST_ARGS)
+	$(WITH_DB) && $(PY) -m pytest $(PYTEST_ARGS)
 
 ## make worker: a real Celery worker with beat (deadlines, reminders) against Redis.
 ## Run the web process with the same CELERY_BROKER_URL so that it queues instead of
@@ -51,8 +55,10 @@ lint: install
 	$(PY) -m ruff format --check .
 
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles
-	$(PY) manage.py compilemessages --ignore=.venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.pgdata --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=.pgdata
 
+## make clean: remove the virtualenv, the caches and the development database (.pgdata).
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .hypothesis
+	test ! -x $(PY) || $(PY) council/devdb.py stop
+	rm -rf $(VENV) .pgdata .pytest_cache .ruff_cache .hypothesis

@@ -1,9 +1,10 @@
 """Quorum's one settings module.
 
 Everything comes from environment variables with safe development defaults: with nothing
-set, Quorum runs on a SQLite file with Celery tasks executed eagerly, which is what
-`make run` needs on a fresh machine. A malformed value stops start-up with a clear message
-instead of being silently replaced by a default.
+set, Quorum runs on the local PostgreSQL (or an embedded one, council/devdb.py) with
+Celery tasks executed eagerly, which is what `make run` needs on a fresh machine. A
+malformed value stops start-up with a clear message instead of being silently replaced by
+a default.
 """
 
 from __future__ import annotations
@@ -203,27 +204,33 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# DATABASE_URL selects PostgreSQL (the real target); without it, a SQLite file is the
-# embedded development default. SQLite write transactions start IMMEDIATE so that the
-# local fallback serialises writers instead of failing with "database is locked".
+# PostgreSQL only: the locks, constraints and ledger triggers are PostgreSQL's. Production
+# names its database in DATABASE_URL and must: a default there would be a guess. In
+# development (DEBUG on) an unset DATABASE_URL means the local server, or else an embedded
+# one started from the checkout (council/devdb.py), so that `manage.py shell` works as
+# `make run` does.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
+if not DATABASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL (postgresql://user:password@host:5432/name) when DEBUG is off."
+        )
+    from council import devdb
+
     try:
-        # Faults (issue 7): health checks replace a persistent connection that died while
-        # idle (a database restart or failover), so the site recovers without a restart.
-        DATABASES = {
-            "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
-        }
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
-else:
+        DATABASE_URL = devdb.database_url()
+    except RuntimeError as exc:
+        raise ImproperlyConfigured(f"Set DATABASE_URL: {exc}") from exc
+try:
+    # Faults (issue 7): health checks replace a persistent connection that died while
+    # idle (a database restart or failover), so the site recovers without a restart.
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-        }
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL: Quorum needs PostgreSQL.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -11,11 +11,23 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The URL of the database these tests use, for a process of the site's own. Its host
+    may be a socket directory (the embedded server's): it goes percent-encoded."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    host = quote(db["HOST"] or "", safe="")
+    return f"postgresql://{quote(db['USER'], safe='')}{password}@{host}{port}/{db['NAME']}"
 
 
 def production_env(**extra: str) -> dict[str, str]:
@@ -26,8 +38,10 @@ def production_env(**extra: str) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,quorum.example",
-        **extra,
+        # Production settings require it; the tests' own unless the caller names another.
+        DATABASE_URL=os.environ.get("DATABASE_URL") or database_url(),
     )
+    env.update(extra)
     return env
 
 
@@ -65,15 +79,7 @@ def _free_port() -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_serves_the_site_with_static_files_and_https_headers(tmp_path: Path) -> None:
-    from django.db import connection
-
-    db = connection.settings_dict
-    env = production_env(STATIC_ROOT=str(tmp_path / "static"))
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    else:
-        env.pop("DATABASE_URL", None)
-        env["SQLITE_PATH"] = str(db["NAME"])
+    env = production_env(STATIC_ROOT=str(tmp_path / "static"), DATABASE_URL=database_url())
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,

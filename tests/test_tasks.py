@@ -113,7 +113,6 @@ def test_services_queue_notifications_only_after_commit(
     assert callbacks == [] and len(mail.outbox) == 3  # a refusal queues nothing
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_at_once_send_each_email_once() -> None:
     from .personas import build_world

@@ -16,7 +16,6 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from council.models import LedgerEvent, Meeting
@@ -25,8 +24,9 @@ from proposals import tasks
 from proposals.models import Notification, Proposal
 
 from .personas import build_world, check_in_units, new_meeting
+from .test_production import database_url
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("QUORUM_TEST_BROKER", "redis://127.0.0.1:6379/15")
 
@@ -50,11 +50,10 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
     proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
     proposal_services.cast_ballot(actor=w.bob, proposal=proposal, unit=w.units[0], choice="yes")
 
-    db = connection.settings_dict
     mails = tmp_path / "mail"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "QUORUM_DEADLINE_CHECK_SECONDS": "1",
