@@ -11,8 +11,7 @@ changes a primary key, so the weaker lock is enough.
 
 Shared locks (``FOR SHARE``) let many ballots be cast at once while still blocking the
 exclusive lock a close or an adjournment takes; the Django ORM only offers exclusive
-locks, hence the raw query. SQLite (the embedded default) locks the whole database per
-write transaction, so there the plain select is enough.
+locks, hence the raw query.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def lock(model: type[M], pk: object, *, shared: bool = False) -> M:
 
     Raises ``model.DoesNotExist`` when there is no such row.
     """
-    if not shared or connection.vendor != "postgresql":
+    if not shared:
         return model._default_manager.select_for_update(no_key=True).get(pk=pk)
     opts = model._meta
     row = rows.fetch_one(
