@@ -3,16 +3,30 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Every package pinned, dev tools included: what `make install` (and so CI) installs.
+LOCK := requirements.lock
 
-.PHONY: run test install lint worker prod messages bench clean
+.PHONY: run test install lock lint worker prod messages bench clean
 
-$(STAMP): pyproject.toml
+# Re-run whenever the lock (or the project's own metadata) changes. The lock holds every
+# dependency, so the project itself goes in without resolving anything (--no-deps).
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: re-resolve requirements.lock after a change to pyproject.toml's dependencies,
+## keeping every other pin; `make lock LOCK_ARGS=--upgrade` moves everything to the newest
+## release within pyproject's bounds (or --upgrade-package NAME, one). Resolved for the
+## machines we run on (CPython 3.11, Linux x86_64) whatever machine runs it.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --quiet \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command "make lock" --output-file $(LOCK) $(LOCK_ARGS)
 
 # The database for run and test: DATABASE_URL when set (CI sets it), else the local
 # PostgreSQL at 127.0.0.1:5432, else the embedded one in .pgdata, started on first use and
