@@ -387,16 +387,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Everything goes to stderr, through the root logger's one handler, where the process
+# manager (honcho, systemd, a container runtime) collects it. An unhandled exception is
+# written there with its traceback, with DEBUG on or off: Django logs a view's to
+# "django.request", whose default handler prints only with DEBUG on (and otherwise mails
+# ADMINS, of whom we have none), so it is replaced. A Celery task that fails for good is
+# logged by "celery.app.trace" with its traceback: to the root's handler in-process
+# (eager), to the worker's own stderr handler in a worker.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "quorum": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        # Failed sign-ins, lockouts, refusals (401, 403, 429): one line each, to stderr
-        # through "quorum"'s handler, whatever LOG_LEVEL says.
+        "quorum": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        # Failed sign-ins, lockouts, refusals (401, 403, 429): one line each, whatever
+        # LOG_LEVEL says.
         "quorum.security": {"level": "INFO"},
-        # Django's own: CSRF failures, suspicious hosts and operations.
-        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Naming a logger here drops Django's default handlers (DEBUG-only console, mail).
+        "django": {"level": "INFO"},
+        # CSRF failures, suspicious hosts and operations.
+        "django.security": {"level": "WARNING"},
+        # Every 500 with its traceback; 4xx answers are not worth a line each.
+        "django.request": {"level": "ERROR"},
     },
 }

@@ -141,6 +141,42 @@ def test_gunicorn_serves_the_site_with_static_files_and_https_headers(tmp_path: 
         server.wait(timeout=30)
 
 
+def test_an_unhandled_exception_is_written_with_its_traceback_to_stderr(tmp_path: Path) -> None:
+    # gunicorn with the production settings plus one view that raises (tests/raising_site.py).
+    port = _free_port()
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as log:
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "council.wsgi", "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=production_env(DJANGO_SETTINGS_MODULE="tests.raising_site"),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/raise", headers={"X-Forwarded-Proto": "https"}
+        )
+        try:
+            for _ in range(60):
+                try:
+                    urllib.request.urlopen(request, timeout=5)
+                except urllib.error.HTTPError as answer:
+                    status = answer.code
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.5)
+            else:
+                pytest.fail("gunicorn did not answer: " + stderr.read_text()[-2000:])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    written = stderr.read_text()
+    assert status == 500
+    assert "ERROR django.request: Internal Server Error: /raise" in written
+    assert "Traceback (most recent call last)" in written
+    assert 'raise RuntimeError("a bug in a view")' in written, written[-2000:]
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         return None

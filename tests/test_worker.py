@@ -24,11 +24,12 @@ from proposals import tasks
 from proposals.models import Notification, Proposal
 
 from .personas import build_world, check_in_units, new_meeting
-from .test_production import database_url
+from .test_production import database_url, production_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("QUORUM_TEST_BROKER", "redis://127.0.0.1:6379/15")
+CELERY = [sys.executable, "-m", "celery", "-A", "council"]
 
 
 def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Path) -> None:
@@ -120,3 +121,44 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
     # Running the tasks again here changes nothing: nothing is due, everything is sent.
     assert tasks.close_due_votes() == 0
     assert tasks.notify_result(proposal.pk) == 0
+
+
+def test_a_task_that_fails_is_written_with_its_traceback_to_the_workers_stderr(
+    tmp_path: Path,
+) -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    env = production_env(
+        DATABASE_URL=database_url(), CELERY_BROKER_URL=BROKER, CELERY_TASK_ALWAYS_EAGER="false"
+    )
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as log:
+        worker = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+            [*CELERY, "worker", "--pool=solo", "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            # A proposal that does not exist: a programming error, failed at once, no retry.
+            subprocess.run(  # noqa: S603
+                [*CELERY, "call", "proposals.tasks.notify_result", "--args", "[1000000000]"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "Proposal.DoesNotExist" not in stderr.read_text():
+                assert worker.poll() is None, stderr.read_text()[-3000:]
+                time.sleep(0.5)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    written = stderr.read_text()
+    assert "Task proposals.tasks.notify_result[" in written and "raised unexpected" in written
+    assert "Traceback (most recent call last)" in written, written[-3000:]
+    assert "Proposal.DoesNotExist" in written and "Retry in" not in written
