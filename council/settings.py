@@ -321,6 +321,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
+# A task that hangs (a mail server that accepts the connection and never answers, a
+# lock never granted) must not hold a worker for ever. At the soft limit the task gets
+# SoftTimeLimitExceeded, which is not retried; at the hard limit its pool process is
+# replaced. Either way nothing is lost: each email is stamped in its own transaction and
+# deliver_pending sends the rest. Both must stay below QUORUM_BROKER_VISIBILITY_TIMEOUT.
+# (Workers enforce them with the default prefork pool; eager runs and --pool=solo don't.)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_seconds("QUORUM_BROKER_VISIBILITY_TIMEOUT", 3600),
@@ -332,6 +342,9 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "quorum@localhost")
+# Seconds before a mail server that does not answer fails the send (Django waits for ever
+# by default): the task then retries with backoff instead of hanging to its time limit.
+EMAIL_TIMEOUT = env_seconds("EMAIL_TIMEOUT", 10)
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {

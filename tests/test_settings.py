@@ -53,6 +53,8 @@ def test_the_defaults_are_a_development_postgresql_and_eager_celery() -> None:
         ({"DATABASE_URL": "sqlite:///quorum.db"}, "Quorum needs PostgreSQL"),
         # Production names its database: no local server, no embedded one.
         ({"DEBUG": "false", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "q.example"}, "DATABASE_URL"),
+        ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "below CELERY_TASK_TIME_LIMIT"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT must be positive"),
     ],
 )
 def test_it_refuses_to_start_with_unsafe_or_malformed_values(
