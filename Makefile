@@ -3,26 +3,44 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Every package pinned, dev tools included: what `make install` (and so CI) installs.
+LOCK := requirements.lock
 
-.PHONY: run test install lint worker prod messages bench clean
+.PHONY: run test install lock lint worker prod messages bench clean
 
-$(STAMP): pyproject.toml
+# Re-run whenever the lock (or the project's own metadata) changes. The lock holds every
+# dependency, so the project itself goes in without resolving anything (--no-deps).
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
+## make lock: re-resolve requirements.lock after a change to pyproject.toml's dependencies,
+## keeping every other pin; `make lock LOCK_ARGS=--upgrade` moves everything to the newest
+## release within pyproject's bounds (or --upgrade-package NAME, one). Resolved for the
+## machines we run on (CPython 3.11, Linux x86_64) whatever machine runs it.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --quiet \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command "make lock" --output-file $(LOCK) $(LOCK_ARGS)
+
+# The database for run and test: DATABASE_URL when set (CI sets it), else the local
+# PostgreSQL at 127.0.0.1:5432, else the embedded one in .pgdata, started on first use and
+# left running (council/devdb.py prints the URL; `make clean` stops it).
+WITH_DB := export DATABASE_URL="$${DATABASE_URL:-$$($(PY) council/devdb.py)}" && test -n "$$DATABASE_URL"
+
 ## make run: install, migrate, load the demo council, print the logins, serve :8000.
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(WITH_DB) && $(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo \
+	  && $(PY) manage.py runserver 127.0.0.1:8000
 
-## make test: install and run the whole suite; on PostgreSQL when one is reachable.
+## make test: install and run the whole suite, on PostgreSQL (the same one as make run).
 test: install
-	DATABASE_URL="$${DATABASE_URL:-$$($(PY) tests/find_postgres.py)}" $(PY) -m pytest $(PYTEST_ARGS)
+	$(WITH_DB) && $(PY) -m pytest $(PYTEST_ARGS)
 
 ## make worker: a real Celery worker with beat (deadlines, reminders) against Redis.
 ## Run the web process with the same CELERY_BROKER_URL so that it queues instead of
@@ -51,8 +69,10 @@ lint: install
 	$(PY) -m ruff format --check .
 
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles
-	$(PY) manage.py compilemessages --ignore=.venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.pgdata --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=.pgdata
 
+## make clean: remove the virtualenv, the caches and the development database (.pgdata).
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .hypothesis
+	test ! -x $(PY) || $(PY) council/devdb.py stop
+	rm -rf $(VENV) .pgdata .pytest_cache .ruff_cache .hypothesis

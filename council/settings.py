@@ -1,9 +1,10 @@
 """Quorum's one settings module.
 
 Everything comes from environment variables with safe development defaults: with nothing
-set, Quorum runs on a SQLite file with Celery tasks executed eagerly, which is what
-`make run` needs on a fresh machine. A malformed value stops start-up with a clear message
-instead of being silently replaced by a default.
+set, Quorum runs on the local PostgreSQL (or an embedded one, council/devdb.py) with
+Celery tasks executed eagerly, which is what `make run` needs on a fresh machine. A
+malformed value stops start-up with a clear message instead of being silently replaced by
+a default.
 """
 
 from __future__ import annotations
@@ -203,27 +204,33 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# DATABASE_URL selects PostgreSQL (the real target); without it, a SQLite file is the
-# embedded development default. SQLite write transactions start IMMEDIATE so that the
-# local fallback serialises writers instead of failing with "database is locked".
+# PostgreSQL only: the locks, constraints and ledger triggers are PostgreSQL's. Production
+# names its database in DATABASE_URL and must: a default there would be a guess. In
+# development (DEBUG on) an unset DATABASE_URL means the local server, or else an embedded
+# one started from the checkout (council/devdb.py), so that `manage.py shell` works as
+# `make run` does.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
+if not DATABASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL (postgresql://user:password@host:5432/name) when DEBUG is off."
+        )
+    from council import devdb
+
     try:
-        # Faults (issue 7): health checks replace a persistent connection that died while
-        # idle (a database restart or failover), so the site recovers without a restart.
-        DATABASES = {
-            "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
-        }
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
-else:
+        DATABASE_URL = devdb.database_url()
+    except RuntimeError as exc:
+        raise ImproperlyConfigured(f"Set DATABASE_URL: {exc}") from exc
+try:
+    # Faults (issue 7): health checks replace a persistent connection that died while
+    # idle (a database restart or failover), so the site recovers without a restart.
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-        }
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL: Quorum needs PostgreSQL.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -314,6 +321,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
+# A task that hangs (a mail server that accepts the connection and never answers, a
+# lock never granted) must not hold a worker for ever. At the soft limit the task gets
+# SoftTimeLimitExceeded, which is not retried; at the hard limit its pool process is
+# replaced. Either way nothing is lost: each email is stamped in its own transaction and
+# deliver_pending sends the rest. Both must stay below QUORUM_BROKER_VISIBILITY_TIMEOUT.
+# (Workers enforce them with the default prefork pool; eager runs and --pool=solo don't.)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_seconds("QUORUM_BROKER_VISIBILITY_TIMEOUT", 3600),
@@ -325,6 +342,9 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "quorum@localhost")
+# Seconds before a mail server that does not answer fails the send (Django waits for ever
+# by default): the task then retries with backoff instead of hanging to its time limit.
+EMAIL_TIMEOUT = env_seconds("EMAIL_TIMEOUT", 10)
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -390,16 +410,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Everything goes to stderr, through the root logger's one handler, where the process
+# manager (honcho, systemd, a container runtime) collects it. An unhandled exception is
+# written there with its traceback, with DEBUG on or off: Django logs a view's to
+# "django.request", whose default handler prints only with DEBUG on (and otherwise mails
+# ADMINS, of whom we have none), so it is replaced. A Celery task that fails for good is
+# logged by "celery.app.trace" with its traceback: to the root's handler in-process
+# (eager), to the worker's own stderr handler in a worker.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "quorum": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        # Failed sign-ins, lockouts, refusals (401, 403, 429): one line each, to stderr
-        # through "quorum"'s handler, whatever LOG_LEVEL says.
+        "quorum": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        # Failed sign-ins, lockouts, refusals (401, 403, 429): one line each, whatever
+        # LOG_LEVEL says.
         "quorum.security": {"level": "INFO"},
-        # Django's own: CSRF failures, suspicious hosts and operations.
-        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Naming a logger here drops Django's default handlers (DEBUG-only console, mail).
+        "django": {"level": "INFO"},
+        # CSRF failures, suspicious hosts and operations.
+        "django.security": {"level": "WARNING"},
+        # Every 500 with its traceback; 4xx answers are not worth a line each.
+        "django.request": {"level": "ERROR"},
     },
 }

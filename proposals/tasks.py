@@ -17,6 +17,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from council.celery import TRANSIENT_ERRORS
 from council.errors import Conflict
 
 from . import notifications, services
@@ -46,8 +47,10 @@ def close_due_votes() -> int:
     return closed
 
 
-# Mail servers fail; retry with backoff. deliver_pending sweeps whatever is left.
-RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
+# Mail servers and databases fail for a moment: retry those errors only, with backoff
+# (waits of up to 1, 2, 4, 8, 16 s, jittered); deliver_pending sweeps whatever is left.
+# The periodic tasks are not retried: beat runs them again within minutes.
+RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
 
 
 @shared_task(**RETRY)

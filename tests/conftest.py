@@ -1,4 +1,6 @@
-"""pytest configuration: the PostgreSQL-only policy and the shared fixtures.
+"""pytest configuration: the parts some tests need, and the shared fixtures.
+
+Every test runs on PostgreSQL (settings.py accepts no other database).
 
 The personas themselves live in ``tests/personas.py``.
 """
@@ -18,14 +20,10 @@ from proposals.models import Proposal
 from .personas import World, build_world, new_meeting, open_proposal
 
 
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 @pytest.fixture(autouse=True)
 def _fresh_rate_limit_counts() -> Iterator[None]:
     # Rate-limit counts live in the cache, which outlives each test's transaction: without
-    # this, ids reused across tests (SQLite) would inherit another test's count.
+    # this, a test would inherit the counts of the tests before it.
     from django.core.cache import cache
 
     cache.clear()
@@ -71,15 +69,10 @@ def _redis_answers() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need a real part (PostgreSQL, Chromium) are skipped with the reason when
-    it is missing — and in CI (CI=true) a missing part is a failure, never a skip."""
+    """Tests that need a real part (Chromium, fonts, Redis) are skipped with the reason
+    when it is missing — and in CI (CI=true) a missing part is a failure, never a skip."""
     in_ci = os.environ.get("CI", "").lower() == "true"
     missing: dict[str, str] = {}
-    if not on_postgres():
-        missing["postgres"] = (
-            "needs PostgreSQL (row locks and real concurrency); running on SQLite: "
-            "DATABASE_URL is unset or no server answered — set it to run this test"
-        )
     if not os.access(CHROMIUM, os.X_OK):
         missing["browser"] = (
             f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); .ci/run installs it"
@@ -107,11 +100,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def lift_ledger_protection() -> None:
     """Disable the append-only triggers inside the current transaction, as an attacker
     who owns the table would; the test's rollback puts them back."""
-    if on_postgres():
-        with connection.cursor() as cursor:
-            # Run the deferred foreign-key checks now: ALTER TABLE refuses while any wait.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER USER")
+    with connection.cursor() as cursor:
+        # Run the deferred foreign-key checks now: ALTER TABLE refuses while any wait.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER USER")
 
 
 @pytest.fixture(autouse=True)
@@ -127,13 +119,11 @@ def _ledger_truncate_for_flush(request: pytest.FixtureRequest) -> Any:
         yield
         return
     request.getfixturevalue("_django_db_helper")
-    if on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE council_ledgerevent ENABLE TRIGGER ledger_no_truncate")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE council_ledgerevent ENABLE TRIGGER ledger_no_truncate")
     yield
-    if on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER ledger_no_truncate")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE council_ledgerevent DISABLE TRIGGER ledger_no_truncate")
 
 
 @pytest.fixture

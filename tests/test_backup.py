@@ -17,8 +17,6 @@ import pytest
 
 from .private_servers import PrivatePostgres, manage, prepared_database, private_postgres, site_env
 
-pytestmark = pytest.mark.postgres
-
 TABLES = [
     "council_council",
     "council_meeting",

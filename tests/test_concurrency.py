@@ -27,7 +27,7 @@ from proposals.models import Ballot, Proposal
 
 from .personas import World, build_world, check_in_units, make_user, new_meeting
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def at_once(calls: list[Callable[[], Any]]) -> list[Any]:

@@ -155,7 +155,6 @@ def database() -> Iterator[PrivatePostgres]:
 # --- PostgreSQL restarted during voting -----------------------------------------------
 
 
-@pytest.mark.postgres
 def test_a_database_restart_during_voting_is_a_503_then_the_site_recovers(
     database: PrivatePostgres, tmp_path: Path
 ) -> None:
@@ -287,7 +286,6 @@ def broker() -> Iterator[PrivateRedis]:
         yield server
 
 
-@pytest.mark.postgres
 @pytest.mark.worker
 def test_with_the_broker_down_votes_go_on_and_every_email_is_sent_once_it_is_back(
     database: PrivatePostgres, broker: PrivateRedis, tmp_path: Path
@@ -355,7 +353,6 @@ def test_with_the_broker_down_votes_go_on_and_every_email_is_sent_once_it_is_bac
     assert got == expected
 
 
-@pytest.mark.postgres
 @pytest.mark.worker
 def test_a_worker_killed_mid_task_gets_its_task_redelivered_and_sends_each_email_once(
     database: PrivatePostgres, broker: PrivateRedis, tmp_path: Path

@@ -176,7 +176,6 @@ def _verify_command(*, expect_failure: bool = False) -> dict:  # type: ignore[ty
     return json.loads(out.getvalue())
 
 
-@pytest.mark.postgres
 def test_it_catches_a_forked_chain(history: World) -> None:
     """Two events claiming the same place: possible only with the constraints dropped."""
     with connection.cursor() as cursor:
@@ -209,7 +208,6 @@ def test_it_catches_a_forked_chain(history: World) -> None:
     assert {"duplicate_seq", "broken_link"} <= kinds()
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_to_rewrite_the_ledger(world: World) -> None:
     event = LedgerEvent.objects.filter(council=world.council).first()
     connection.cursor().execute("SET CONSTRAINTS ALL IMMEDIATE")  # see lift_ledger_protection

@@ -11,11 +11,23 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The URL of the database these tests use, for a process of the site's own. Its host
+    may be a socket directory (the embedded server's): it goes percent-encoded."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    host = quote(db["HOST"] or "", safe="")
+    return f"postgresql://{quote(db['USER'], safe='')}{password}@{host}{port}/{db['NAME']}"
 
 
 def production_env(**extra: str) -> dict[str, str]:
@@ -26,8 +38,10 @@ def production_env(**extra: str) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,quorum.example",
-        **extra,
+        # Production settings require it; the tests' own unless the caller names another.
+        DATABASE_URL=os.environ.get("DATABASE_URL") or database_url(),
     )
+    env.update(extra)
     return env
 
 
@@ -65,15 +79,7 @@ def _free_port() -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_serves_the_site_with_static_files_and_https_headers(tmp_path: Path) -> None:
-    from django.db import connection
-
-    db = connection.settings_dict
-    env = production_env(STATIC_ROOT=str(tmp_path / "static"))
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    else:
-        env.pop("DATABASE_URL", None)
-        env["SQLITE_PATH"] = str(db["NAME"])
+    env = production_env(STATIC_ROOT=str(tmp_path / "static"), DATABASE_URL=database_url())
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
@@ -133,6 +139,42 @@ def test_gunicorn_serves_the_site_with_static_files_and_https_headers(tmp_path: 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_an_unhandled_exception_is_written_with_its_traceback_to_stderr(tmp_path: Path) -> None:
+    # gunicorn with the production settings plus one view that raises (tests/raising_site.py).
+    port = _free_port()
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as log:
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "council.wsgi", "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=production_env(DJANGO_SETTINGS_MODULE="tests.raising_site"),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/raise", headers={"X-Forwarded-Proto": "https"}
+        )
+        try:
+            for _ in range(60):
+                try:
+                    urllib.request.urlopen(request, timeout=5)
+                except urllib.error.HTTPError as answer:
+                    status = answer.code
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.5)
+            else:
+                pytest.fail("gunicorn did not answer: " + stderr.read_text()[-2000:])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    written = stderr.read_text()
+    assert status == 500
+    assert "ERROR django.request: Internal Server Error: /raise" in written
+    assert "Traceback (most recent call last)" in written
+    assert 'raise RuntimeError("a bug in a view")' in written, written[-2000:]
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -38,7 +38,7 @@ from proposals.models import Proposal
 
 from .personas import World, build_world, new_meeting, open_proposal
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 # Loaded from the app itself, as a client would: the schema under test is the one served.
 # Loading it needs no database (the schema view reads none).

@@ -35,10 +35,11 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_defaults_are_sqlite_and_eager_celery() -> None:
+def test_the_defaults_are_a_development_postgresql_and_eager_celery() -> None:
+    # No DATABASE_URL: the local server, or else the embedded one (tests/test_devdb.py).
     result = load_settings()
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "True"]
+    assert result.stdout.split() == ["django.db.backends.postgresql", "True"]
 
 
 @pytest.mark.parametrize(
@@ -49,6 +50,11 @@ def test_the_defaults_are_sqlite_and_eager_celery() -> None:
         ({"DEBUG": "false", "SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS"),
         ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
         ({"DATABASE_URL": "nonsense://"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///quorum.db"}, "Quorum needs PostgreSQL"),
+        # Production names its database: no local server, no embedded one.
+        ({"DEBUG": "false", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "q.example"}, "DATABASE_URL"),
+        ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "below CELERY_TASK_TIME_LIMIT"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT must be positive"),
     ],
 )
 def test_it_refuses_to_start_with_unsafe_or_malformed_values(

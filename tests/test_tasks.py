@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import smtplib
 import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
 
+from council import celery_app
 from council.errors import Code, Conflict
 from council.models import LedgerEvent, Meeting
 from proposals import services as proposal_services
@@ -113,7 +115,6 @@ def test_services_queue_notifications_only_after_commit(
     assert callbacks == [] and len(mail.outbox) == 3  # a refusal queues nothing
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_at_once_send_each_email_once() -> None:
     from .personas import build_world
@@ -237,3 +238,76 @@ def test_a_vote_with_nobody_to_tell_is_not_mailed_to_people_who_join_later(
     assert tasks.deliver_pending() == 0  # planned for nobody: recorded as planned
     Role.objects.bulk_create([Role(**row) for row in roles])  # people join afterwards
     assert tasks.deliver_pending() == 0 and mail.outbox == []
+
+
+def failing_delivery(monkeypatch: pytest.MonkeyPatch, errors: list[Exception]) -> list[int]:
+    """Make the delivery service raise each of ``errors`` in turn, then work again;
+    return the list of its calls, one per attempt of the task."""
+    from proposals import notifications
+
+    calls: list[int] = []
+    deliver = notifications.deliver
+
+    def flaky(proposal_id: int, kind: str) -> int:
+        calls.append(proposal_id)
+        if errors:
+            raise errors.pop(0)
+        return deliver(proposal_id, kind)
+
+    monkeypatch.setattr(notifications, "deliver", flaky)
+    # As in a worker, a failure becomes the task's result instead of reaching the caller.
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
+    return calls
+
+
+# apply() runs a task through Celery's own tracer, as a worker does, retries included
+# (eagerly: the backoff's countdown is not waited for).
+def test_a_transient_error_is_retried_until_the_task_succeeds(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_emails(world)
+    proposal = online_vote(world)
+    outage = [OperationalError("server closed the connection"), ConnectionError("refused")]
+    calls = failing_delivery(monkeypatch, outage)
+    result = tasks.notify_vote_opened.apply(args=[proposal.pk])
+    assert result.successful() and result.result == 3
+    assert len(calls) == 3 and len(mail.outbox) == 3
+
+
+def test_retries_are_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    proposal = online_vote(world)
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    calls = failing_delivery(monkeypatch, [smtplib.SMTPServerDisconnected("gone")] * 20)
+    result = tasks.notify_result.apply(args=[proposal.pk])
+    assert result.failed() and isinstance(result.result, smtplib.SMTPServerDisconnected)
+    assert len(calls) == 1 + tasks.notify_result.max_retries == 6
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("a bug"),
+        Proposal.DoesNotExist("no such proposal"),
+        # A constraint refused the row: doing it again would be refused again.
+        IntegrityError("duplicate key value violates unique constraint"),
+        # The mail server's answer about this message, not an outage.
+        smtplib.SMTPRecipientsRefused({"bob@example.org": (550, b"no such user")}),
+    ],
+    ids=type,
+)
+def test_a_programming_error_or_a_refusal_is_not_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    proposal = online_vote(world)
+    calls = failing_delivery(monkeypatch, [error])
+    result = tasks.notify_vote_opened.apply(args=[proposal.pk])
+    assert result.failed() and result.result is error
+    assert len(calls) == 1
+
+
+def test_a_task_for_a_missing_proposal_fails_at_once(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
+    result = tasks.notify_result.apply(args=[10**9])
+    assert result.failed() and isinstance(result.result, Proposal.DoesNotExist)

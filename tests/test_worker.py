@@ -16,7 +16,6 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from council.models import LedgerEvent, Meeting
@@ -25,10 +24,12 @@ from proposals import tasks
 from proposals.models import Notification, Proposal
 
 from .personas import build_world, check_in_units, new_meeting
+from .test_production import database_url, production_env
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("QUORUM_TEST_BROKER", "redis://127.0.0.1:6379/15")
+CELERY = [sys.executable, "-m", "celery", "-A", "council"]
 
 
 def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Path) -> None:
@@ -50,11 +51,10 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
     proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
     proposal_services.cast_ballot(actor=w.bob, proposal=proposal, unit=w.units[0], choice="yes")
 
-    db = connection.settings_dict
     mails = tmp_path / "mail"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "QUORUM_DEADLINE_CHECK_SECONDS": "1",
@@ -121,3 +121,44 @@ def test_a_real_worker_closes_a_vote_at_its_deadline_and_mails_once(tmp_path: Pa
     # Running the tasks again here changes nothing: nothing is due, everything is sent.
     assert tasks.close_due_votes() == 0
     assert tasks.notify_result(proposal.current_vote.pk) == 0
+
+
+def test_a_task_that_fails_is_written_with_its_traceback_to_the_workers_stderr(
+    tmp_path: Path,
+) -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    env = production_env(
+        DATABASE_URL=database_url(), CELERY_BROKER_URL=BROKER, CELERY_TASK_ALWAYS_EAGER="false"
+    )
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as log:
+        worker = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+            [*CELERY, "worker", "--pool=solo", "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            # A vote that does not exist: a programming error, failed at once, no retry.
+            subprocess.run(  # noqa: S603
+                [*CELERY, "call", "proposals.tasks.notify_result", "--args", "[1000000000]"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "Vote.DoesNotExist" not in stderr.read_text():
+                assert worker.poll() is None, stderr.read_text()[-3000:]
+                time.sleep(0.5)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    written = stderr.read_text()
+    assert "Task proposals.tasks.notify_result[" in written and "raised unexpected" in written
+    assert "Traceback (most recent call last)" in written, written[-3000:]
+    assert "Vote.DoesNotExist" in written and "Retry in" not in written
