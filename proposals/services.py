@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Max
@@ -55,10 +56,9 @@ def _after_commit(task_name: str, vote_id: int) -> None:
     the open or closed vote without planned emails and sends them — so a close stays a
     handful of statements however many people the council has.
     """
-    # Imported here: the tasks module calls back into these services.
-    from . import tasks
-
-    task = getattr(tasks, task_name)
+    # Looked up by its registered name: the tasks module calls these services, so they
+    # do not import it (no import cycle). ``delay`` keeps eager mode working.
+    task = current_app.tasks[f"proposals.tasks.{task_name}"]
     # robust: a broker or mail failure must not turn a committed change into an error.
     transaction.on_commit(lambda: task.delay(vote_id), robust=True)
 
