@@ -1,4 +1,4 @@
-"""REST API for councils, meetings, attendance and the audit log (spec/api.md).
+"""REST API for councils, meetings, attendance and the audit log.
 
 Views are thin: look up within what the caller may see, check the role, validate, call
 one service. Errors are mapped in ``council/api_common.py``.
@@ -251,7 +251,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> Any:
         # The log names every role granted: secretaries and auditors read it, as they
-        # read the role list; a delegate sees only their own role (spec/api.md, Roles).
+        # read the role list; a delegate sees only their own role.
         return scope(
             LedgerEvent.objects.order_by("council_id", "seq"),
             self.request,

@@ -1,6 +1,6 @@
 """What every API view shares: paging, the error mapping, and the judging order.
 
-spec/api.md judges a request in this order: 401 (no credentials) → 404 (cannot see the
+The API judges a request in this order: 401 (no credentials) → 404 (cannot see the
 object) → 403 (may see, may not act) → 400 (invalid input) → 409 (the state forbids it).
 Authentication gives the 401; views look objects up in what the caller may see (404);
 :func:`access_for` answers 403 before any serializer validates (400); services raise

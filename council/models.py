@@ -44,7 +44,7 @@ class Council(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
-    # The rule set (spec: "Configurable rule set"); copied onto each vote when it opens.
+    # The rule set (docs/rules.md); copied onto each vote when it opens.
     quorum_numerator = models.PositiveSmallIntegerField(_("quorum numerator"), default=2)
     quorum_denominator = models.PositiveSmallIntegerField(_("quorum denominator"), default=3)
     quorum_strict = models.BooleanField(_("quorum: more than (not at least)"), default=True)

@@ -1,4 +1,4 @@
-"""REST API for member units and roles (spec/api.md)."""
+"""REST API for member units and roles."""
 
 from __future__ import annotations
 

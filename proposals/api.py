@@ -1,4 +1,4 @@
-"""REST API for proposals, ballots, tallies and the decision register (spec/api.md)."""
+"""REST API for proposals, votes, ballots, tallies and the decision register."""
 
 from __future__ import annotations
 

@@ -136,7 +136,7 @@ ACTIONS: dict[
         lambda w, m, p: (reverse("proposal-create", args=[m.pk]), {"title": "Another"}),
         {"alice"},
     ),
-    # A delegate submits drafts for their own unit (spec/api.md, Roles).
+    # A delegate submits drafts for their own unit (docs/architecture.md, Roles).
     "propose for U01": (
         _draft,
         lambda w, m, p: (
