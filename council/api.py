@@ -218,11 +218,9 @@ class MeetingViewSet(ListReadCreateViewSet):
         if unit is None:
             raise Http404
         access = access_for(request, meeting.council_id)
-        if not access.can_manage and not (
-            meeting.mode != Meeting.Mode.IN_PERSON and access.represents(unit)
-        ):
-            return Response(
-                {"detail": "Only the secretary records attendance for this unit."}, status=403
+        if not access.can_record_attendance(meeting.mode == Meeting.Mode.IN_PERSON, unit):
+            raise exceptions.PermissionDenied(
+                "Only the secretary records attendance for this unit."
             )
         body = AttendanceInSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -154,6 +154,7 @@ class UnitRow:
     unit: MemberUnit
     eligible: bool
     stay: Attendance | None
+    can_record_attendance: bool = False
     ballot: Ballot | None = None
     # Each row's form targets, built from one reverse() per table: a {% url %} per row
     # was a large part of rendering a council of hundreds of units.
@@ -225,11 +226,13 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
         ).select_related("checked_in_by")
     }
     attendance = _url_prefix("attendance", meeting.pk)
+    in_person = meeting.mode == Meeting.Mode.IN_PERSON
     rows = [
         UnitRow(
             unit=u,
             eligible=u.pk in eligible_ids,
             stay=stays.get(u.pk),
+            can_record_attendance=access.can_record_attendance(in_person, u),
             attendance_url=f"{attendance}{u.pk}/",
         )
         for u in units

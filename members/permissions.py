@@ -54,15 +54,46 @@ class Access:
         """Only delegates act *as* their unit (a superuser records, never represents)."""
         return unit.pk in self.units
 
+    # Each question below is answered here once, for the services, the API (which must
+    # answer 403 before it validates a body) and the pages (which show only what works).
+
+    @property
+    def can_set_deadline(self) -> bool:
+        """Deadlines are the secretaries' to set: a delegate's body naming one is refused."""
+        return self.can_manage
+
+    def can_submit_for(self, unit_id: int | None) -> bool:
+        """Secretaries add any proposal; a delegate submits one in their own unit's name."""
+        return self.can_manage or (unit_id is not None and unit_id in self.units)
+
+    def can_cast_for(self, unit: MemberUnit) -> bool:
+        """A delegate casts their own unit's ballot; a secretary records one given in the
+        room (``recorded_by_secretary``)."""
+        return self.represents(unit) or self.can_manage
+
+    def records_for(self, unit: MemberUnit) -> bool:
+        """Whether this person's ballot for ``unit`` is one recorded by the secretary."""
+        return not self.represents(unit) and self.can_manage
+
+    def can_record_attendance(self, in_person: bool, unit: MemberUnit) -> bool:
+        """Secretaries check any unit in or out; a delegate only their own unit, and only
+        online or hybrid (in the room, attendance is the secretary's to record)."""
+        return self.can_manage or (not in_person and self.represents(unit))
+
+    def require(self, allowed: bool, message: str) -> None:
+        """404 for strangers (do not reveal existence), 403 with ``message`` for members
+        the predicate ``allowed`` refuses."""
+        self.require_view()
+        if not allowed:
+            raise Forbidden(message)
+
     def require_view(self) -> None:
         if not self.can_view:
             raise NotFound(_("Not found."))
 
     def require_manage(self) -> None:
         """404 for strangers (do not reveal existence), 403 for members without the role."""
-        self.require_view()
-        if not self.can_manage:
-            raise Forbidden(_("Only the council's secretaries may do this."))
+        self.require(self.can_manage, _("Only the council's secretaries may do this."))
 
 
 def access(user: User | None, council_id: int) -> Access:

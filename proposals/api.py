@@ -71,6 +71,15 @@ class ProposalSerializer(StrictModelSerializer):
         read_only_fields = ["council", "status"]
 
 
+class OpenVoteSerializer(serializers.Serializer):
+    deadline = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the vote closes by itself; in the future. Without it, the draft's "
+        "planned deadline, if any.",
+    )
+
+
 class BallotInSerializer(serializers.Serializer):
     choice = serializers.ChoiceField(choices=Ballot.Choice.choices)
 
@@ -163,7 +172,7 @@ class ProposalViewSet(ListReadCreateViewSet):
             council_id=meeting.council_id
         )
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
-        if not access.can_manage and query_number(str(unit_id)) not in access.units:
+        if not access.can_submit_for(query_number(str(unit_id))):
             raise exceptions.PermissionDenied(
                 "Delegates submit proposals in the name of their own unit only."
             )
@@ -189,10 +198,17 @@ class ProposalViewSet(ListReadCreateViewSet):
         """The proposal as it is now (its votes re-read: the service added or closed one)."""
         return Response(self.get_serializer(self.get_queryset().get(pk=proposal.pk)).data)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=OpenVoteSerializer, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str) -> Response:
-        proposal = services.open_vote(actor=request.user, proposal=self._managed(request))
+        proposal = self._managed(request)
+        body = OpenVoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        proposal = services.open_vote(
+            actor=request.user,
+            proposal=proposal,
+            deadline=body.validated_data.get("deadline"),
+        )
         return self._answer(proposal)
 
     @extend_schema(request=None, responses=TallySerializer)
@@ -238,7 +254,7 @@ class ProposalViewSet(ListReadCreateViewSet):
         unit = services.find_unit(council_id, int(unit_id)) if int(unit_id) < 2**63 else None
         if unit is None:
             raise Http404
-        if not (access.represents(unit) or access.can_manage):
+        if not access.can_cast_for(unit):
             raise exceptions.PermissionDenied(
                 "You may cast a ballot only for the unit you represent."
             )
