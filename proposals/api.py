@@ -18,7 +18,6 @@ from council.api_common import (
     FrozenRulesField,
     ListReadCreateViewSet,
     access_for,
-    overseen_council_ids,
     referenced,
     require_manage,
     scope,
@@ -28,6 +27,7 @@ from council.api_schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
 from council.models import Basis, Meeting
 from council.security import BallotRateThrottle
+from members import permissions
 from members.models import MemberUnit
 
 from . import explain, exports, services, tally
@@ -348,7 +348,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if wanted == "json":
             # The verifiable export carries the whole ledger, every role granted included:
             # the council's secretaries and auditors download it (as they read the roles).
-            overseen = overseen_council_ids(request.user)
+            overseen = permissions.overseen_councils(request.user)
             asked = request.query_params.get("council")
             if overseen is not None and (
                 not overseen.exists()
@@ -380,7 +380,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _download(self, kind: str) -> StreamingHttpResponse:
         queryset = self.filter_queryset(self.get_queryset())
-        overseen = overseen_council_ids(self.request.user)
+        overseen = permissions.overseen_councils(self.request.user)
         if kind == "json" and overseen is not None:
             queryset = queryset.filter(proposal__council__in=overseen)
         if kind == "csv":
