@@ -305,9 +305,7 @@ def test_a_programming_error_or_a_refusal_is_not_retried(
     assert len(calls) == 1
 
 
-def test_a_task_for_a_missing_vote_fails_at_once(
-    db: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_task_for_a_missing_vote_fails_at_once(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
     result = tasks.notify_result.apply(args=[10**9])
     assert result.failed() and isinstance(result.result, Vote.DoesNotExist)
