@@ -26,7 +26,6 @@ from .api_common import (
     ListReadCreateViewSet,
     RulesField,
     access_for,
-    overseen_council_ids,
     require_manage,
     scope,
 )
@@ -254,7 +253,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             LedgerEvent.objects.order_by("council_id", "seq"),
             self.request,
             "council",
-            councils=overseen_council_ids(self.request.user),
+            councils=permissions.overseen_councils(self.request.user),
         )
 
 
@@ -280,6 +279,6 @@ def audit_verify(request: Request) -> Response:
     """Re-check every chain the caller may see, and the stored votes against them."""
     from proposals.audit import verify
 
-    councils = overseen_council_ids(request.user)
+    councils = permissions.overseen_councils(request.user)
     ids = None if councils is None else list(councils.values_list("pk", flat=True))
     return Response(verify(ids))

@@ -22,7 +22,6 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from members import permissions
-from members.models import Role
 
 from . import security
 from .api_fields import query_number
@@ -64,25 +63,6 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     return drf_exception_handler(exc, context)
 
 
-def visible_council_ids(user: Any) -> QuerySet[Council] | None:
-    """The councils a caller may see; None means all (superusers)."""
-    if permissions.is_superuser(user):
-        return None
-    return Council.objects.filter(pk__in=Role.objects.filter(user_id=user.pk).values("council_id"))
-
-
-def overseen_council_ids(user: Any) -> QuerySet[Council] | None:
-    """Councils whose whole record (the ledger, with every role granted) the caller may
-    read: as secretary or auditor. None means all (superusers)."""
-    if permissions.is_superuser(user):
-        return None
-    return Council.objects.filter(
-        pk__in=Role.objects.filter(
-            user_id=user.pk, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
-        ).values("council_id")
-    )
-
-
 def scope(
     queryset: QuerySet[Any],
     request: Request,
@@ -92,7 +72,7 @@ def scope(
     """Limit a queryset to the caller's councils (or the ``councils`` given), and to
     ``?council=<id>`` if asked."""
     if councils == "visible":
-        councils = visible_council_ids(request.user)
+        councils = permissions.visible_councils(request.user)
     if councils is not None:
         queryset = queryset.filter(**{f"{council_field}__in": councils})
     wanted = request.query_params.get("council")

@@ -37,10 +37,9 @@ from .web import act, refused, visible
 def home(request: HttpRequest) -> HttpResponse:
     """The councils a person serves, their coming meetings, and votes in progress."""
     user = request.user
-    if user.is_superuser:
+    councils = permissions.visible_councils(user)
+    if councils is None:
         councils = Council.objects.all()
-    else:
-        councils = Council.objects.filter(roles__user=user).distinct()
     roles = Role.objects.filter(user=user).select_related("council", "unit")
     meetings = (
         Meeting.objects.filter(council__in=councils)

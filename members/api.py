@@ -14,7 +14,6 @@ from council.api_common import (
     referenced,
     require_manage,
     scope,
-    visible_council_ids,
 )
 from council.api_fields import StrictCharField, StrictModelSerializer
 from council.models import Council
@@ -71,11 +70,8 @@ class RoleViewSet(
 
     def get_queryset(self) -> Any:
         queryset = Role.objects.select_related("user").order_by("council_id", "role", "id")
-        councils = visible_council_ids(self.request.user)
-        if councils is not None:
-            overseen = Role.objects.filter(
-                user_id=self.request.user.pk, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
-            ).values("council_id")
+        overseen = permissions.overseen_councils(self.request.user)
+        if overseen is not None:
             queryset = queryset.filter(Q(council__in=overseen) | Q(user_id=self.request.user.pk))
         return scope(queryset, self.request, "council")
 

@@ -6,7 +6,8 @@ actor means the system itself (a scheduled task) and is only accepted where a se
 documents it.
 
 A person's roles in a council are read in one query (:func:`access`); every question
-about that person and council is then answered from it.
+about that person and council is then answered from it. Which councils a person sees,
+across all of them, is :func:`visible_councils` (the same rule as ``can_view``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from council.errors import Forbidden, NotFound
+from council.models import Council
 
 from .models import MemberUnit, Role
 
@@ -121,3 +124,29 @@ def require_view(user: User | None, council_id: int) -> None:
 
 def require_manage(user: User | None, council_id: int) -> None:
     access(user, council_id).require_manage()
+
+
+def visible_councils(user: User | None) -> QuerySet[Council] | None:
+    """The councils a person sees: those they hold a role in, as :attr:`Access.can_view`
+    says of one council. None means every council (a superuser)."""
+    return _councils_with_role(user, kinds=None)
+
+
+def overseen_councils(user: User | None) -> QuerySet[Council] | None:
+    """The councils whose whole record (the ledger, every role granted) a person reads:
+    those they are a secretary or an auditor of. None means every council (a superuser)."""
+    return _councils_with_role(user, kinds=(Role.Kind.SECRETARY, Role.Kind.AUDITOR))
+
+
+def _councils_with_role(
+    user: User | None, *, kinds: tuple[str, ...] | None
+) -> QuerySet[Council] | None:
+    if is_superuser(user):
+        return None
+    if not _active(user):
+        return Council.objects.none()
+    roles = Role.objects.filter(user_id=user.pk)
+    if kinds is not None:
+        roles = roles.filter(role__in=kinds)
+    # A subquery, not a join: callers filter by it without duplicate rows or .distinct().
+    return Council.objects.filter(pk__in=roles.values("council_id"))
