@@ -29,6 +29,17 @@ class Basis(models.TextChoices):
     CAST = rules.Basis.CAST.value, _("votes cast")
 
 
+def _fraction_is_valid(prefix: str) -> Q:
+    """``<prefix>_numerator / <prefix>_denominator`` lies in (0, 1], and below 1 when
+    strict: the database refuses a rule that could never be met."""
+    numerator, denominator = f"{prefix}_numerator", f"{prefix}_denominator"
+    return (
+        Q(**{f"{numerator}__gt": 0})
+        & Q(**{f"{numerator}__lte": models.F(denominator)})
+        & (Q(**{f"{prefix}_strict": False}) | Q(**{f"{numerator}__lt": models.F(denominator)}))
+    )
+
+
 class ResolutionKind(models.TextChoices):
     """Which majority a proposal needs: the council's ordinary or its special one."""
 
@@ -91,30 +102,16 @@ class Council(models.Model):
         constraints = [
             # Fractions in (0, 1]; "more than all" can never be met.
             models.CheckConstraint(
-                condition=Q(quorum_numerator__gt=0)
-                & Q(quorum_numerator__lte=models.F("quorum_denominator"))
-                & (Q(quorum_strict=False) | Q(quorum_numerator__lt=models.F("quorum_denominator"))),
-                name="council_quorum_fraction_valid",
+                condition=_fraction_is_valid("quorum"), name="council_quorum_fraction_valid"
             ),
             models.CheckConstraint(
-                condition=Q(majority_numerator__gt=0)
-                & Q(majority_numerator__lte=models.F("majority_denominator"))
-                & (
-                    Q(majority_strict=False)
-                    | Q(majority_numerator__lt=models.F("majority_denominator"))
-                ),
-                name="council_majority_fraction_valid",
+                condition=_fraction_is_valid("majority"), name="council_majority_fraction_valid"
             ),
             models.CheckConstraint(
                 condition=Q(majority_basis__in=Basis.values), name="council_majority_basis_valid"
             ),
             models.CheckConstraint(
-                condition=Q(special_numerator__gt=0)
-                & Q(special_numerator__lte=models.F("special_denominator"))
-                & (
-                    Q(special_strict=False)
-                    | Q(special_numerator__lt=models.F("special_denominator"))
-                ),
+                condition=_fraction_is_valid("special"),
                 name="council_special_majority_fraction_valid",
             ),
             models.CheckConstraint(

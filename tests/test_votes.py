@@ -44,6 +44,15 @@ def void_vote(w: World, meeting: Meeting) -> Proposal:
     return closed
 
 
+def voted_twice(w: World, meeting: Meeting) -> Proposal:
+    """A void vote, then the same proposal put again with 17 present: passed with 12 yes."""
+    proposal = void_vote(w, meeting)
+    check_in_units(w, meeting, w.units[13:17])
+    again = services.open_vote(actor=w.alice, proposal=proposal)
+    cast(w, again, ["yes"] * 12)
+    return services.close_vote(actor=w.alice, proposal=again)
+
+
 def test_a_void_vote_can_be_put_again_and_both_stay_on_record(
     world: World, meeting: Meeting
 ) -> None:
@@ -177,11 +186,7 @@ def test_the_offline_verifier_re_derives_every_vote_of_a_proposal(
     world: World, meeting: Meeting
 ) -> None:
     w = world
-    proposal = void_vote(w, meeting)
-    check_in_units(w, meeting, w.units[13:17])
-    again = services.open_vote(actor=w.alice, proposal=proposal)
-    cast(w, again, ["yes"] * 12)
-    services.close_vote(actor=w.alice, proposal=again)
+    proposal = voted_twice(w, meeting)
     export = json.loads("".join(json_export(Vote.objects.closed())))
     assert [(d["id"], d["number"]) for d in export["decisions"]] == [
         (proposal.pk, 1),
@@ -198,11 +203,7 @@ def test_verify_ledger_finds_a_deleted_ballot_of_a_second_vote(
     world: World, meeting: Meeting
 ) -> None:
     w = world
-    proposal = void_vote(w, meeting)
-    check_in_units(w, meeting, w.units[13:17])
-    again = services.open_vote(actor=w.alice, proposal=proposal)
-    cast(w, again, ["yes"] * 12)
-    services.close_vote(actor=w.alice, proposal=again)
+    proposal = voted_twice(w, meeting)
     second = Vote.objects.get(proposal=proposal, number=2)
     Ballot.objects.filter(vote=second, unit=w.units[11]).delete()
     out = io.StringIO()
