@@ -73,7 +73,8 @@ class MeSerializer(serializers.Serializer):
 @extend_schema(responses=MeSerializer)
 @api_view(["GET"])
 def me(request: Request) -> Response:
-    roles = Role.objects.filter(user=request.user).order_by("council_id", "role")
+    user = permissions.account(request.user)
+    roles = Role.objects.filter(user=user).order_by("council_id", "role")
     return Response(
         {
             "username": request.user.get_username(),

@@ -36,7 +36,7 @@ from .web import act, refused, visible
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The councils a person serves, their coming meetings, and votes in progress."""
-    user = request.user
+    user = permissions.account(request.user)
     if user.is_superuser:
         councils = Council.objects.all()
     else:

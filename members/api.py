@@ -73,10 +73,11 @@ class RoleViewSet(
         queryset = Role.objects.select_related("user").order_by("council_id", "role", "id")
         councils = visible_council_ids(self.request.user)
         if councils is not None:
+            user_id = permissions.account(self.request.user).pk
             overseen = Role.objects.filter(
-                user_id=self.request.user.pk, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
+                user_id=user_id, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
             ).values("council_id")
-            queryset = queryset.filter(Q(council__in=overseen) | Q(user_id=self.request.user.pk))
+            queryset = queryset.filter(Q(council__in=overseen) | Q(user_id=user_id))
         return scope(queryset, self.request, "council")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
