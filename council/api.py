@@ -139,7 +139,9 @@ class MeetingSerializer(StrictModelSerializer):
 class QuorumSerializer(serializers.Serializer):
     eligible = serializers.IntegerField()
     present = serializers.IntegerField()
-    required = serializers.IntegerField()
+    # DRF's metaclass takes declared fields off the class: not Field.required, as the
+    # stubs assume.
+    required = serializers.IntegerField()  # type: ignore[assignment]
     met = serializers.BooleanField()
 
 

@@ -67,7 +67,7 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     )
     for proposal in open_votes:
-        proposal.my_units = [
+        proposal.my_units = [  # type: ignore[attr-defined]  # for the template only
             (u, (proposal.pk, u.pk) in cast)
             for u in mine
             if u.council_id == proposal.meeting.council_id
