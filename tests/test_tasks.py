@@ -186,7 +186,7 @@ def test_late_deliveries_do_not_announce_a_closed_vote(world: World) -> None:
     assert mail.outbox == []  # stamped, not sent: the vote had closed meanwhile
 
 
-def test_a_mail_outage_loses_nothing(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_mail_outage_loses_nothing(world: World, settings) -> None:
     from proposals import notifications
 
     with_emails(world)
@@ -305,9 +305,7 @@ def test_a_programming_error_or_a_refusal_is_not_retried(
     assert len(calls) == 1
 
 
-def test_a_task_for_a_missing_vote_fails_at_once(
-    db: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_task_for_a_missing_vote_fails_at_once(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
     result = tasks.notify_result.apply(args=[10**9])
     assert result.failed() and isinstance(result.result, Vote.DoesNotExist)
