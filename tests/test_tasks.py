@@ -269,7 +269,7 @@ def test_a_transient_error_is_retried_until_the_task_succeeds(
     proposal = online_vote(world)
     outage = [OperationalError("server closed the connection"), ConnectionError("refused")]
     calls = failing_delivery(monkeypatch, outage)
-    result = tasks.notify_vote_opened.apply(args=[proposal.pk])
+    result = tasks.notify_vote_opened.apply(args=[proposal.current_vote.pk])
     assert result.successful() and result.result == 3
     assert len(calls) == 3 and len(mail.outbox) == 3
 
@@ -278,7 +278,7 @@ def test_retries_are_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> N
     proposal = online_vote(world)
     proposal_services.close_vote(actor=world.alice, proposal=proposal)
     calls = failing_delivery(monkeypatch, [smtplib.SMTPServerDisconnected("gone")] * 20)
-    result = tasks.notify_result.apply(args=[proposal.pk])
+    result = tasks.notify_result.apply(args=[proposal.current_vote.pk])
     assert result.failed() and isinstance(result.result, smtplib.SMTPServerDisconnected)
     assert len(calls) == 1 + tasks.notify_result.max_retries == 6
 
@@ -300,7 +300,7 @@ def test_a_programming_error_or_a_refusal_is_not_retried(
 ) -> None:
     proposal = online_vote(world)
     calls = failing_delivery(monkeypatch, [error])
-    result = tasks.notify_vote_opened.apply(args=[proposal.pk])
+    result = tasks.notify_vote_opened.apply(args=[proposal.current_vote.pk])
     assert result.failed() and result.result is error
     assert len(calls) == 1
 
