@@ -12,20 +12,6 @@ from . import services
 from .admin_base import ReadOnlyAdmin, ServiceAdmin
 from .models import Attendance, Council, LedgerEvent, Meeting
 
-_RULE_FIELDS = (
-    "quorum_numerator",
-    "quorum_denominator",
-    "quorum_strict",
-    "majority_numerator",
-    "majority_denominator",
-    "majority_strict",
-    "majority_basis",
-    "special_numerator",
-    "special_denominator",
-    "special_strict",
-    "special_basis",
-)
-
 
 @admin.register(Council)
 class CouncilAdmin(ServiceAdmin):
@@ -33,7 +19,7 @@ class CouncilAdmin(ServiceAdmin):
     search_fields = ("name", "slug")
     fieldsets = (
         (None, {"fields": ("name", "slug", "time_zone")}),
-        (_("Rule set"), {"fields": _RULE_FIELDS}),
+        (_("Rule set"), {"fields": Council.RULE_FIELDS}),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Council | None = None):

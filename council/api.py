@@ -1,4 +1,4 @@
-"""REST API for councils, meetings, attendance and the audit log (spec/api.md).
+"""REST API for councils, meetings, attendance and the audit log.
 
 Views are thin: look up within what the caller may see, check the role, validate, call
 one service. Errors are mapped in ``council/api_common.py``.
@@ -26,7 +26,6 @@ from .api_common import (
     ListReadCreateViewSet,
     RulesField,
     access_for,
-    overseen_council_ids,
     require_manage,
     scope,
 )
@@ -221,11 +220,9 @@ class MeetingViewSet(ListReadCreateViewSet):
         if unit is None:
             raise Http404
         access = access_for(request, meeting.council_id)
-        if not access.can_manage and not (
-            meeting.mode != Meeting.Mode.IN_PERSON and access.represents(unit)
-        ):
-            return Response(
-                {"detail": "Only the secretary records attendance for this unit."}, status=403
+        if not access.can_record_attendance(meeting.mode == Meeting.Mode.IN_PERSON, unit):
+            raise exceptions.PermissionDenied(
+                "Only the secretary records attendance for this unit."
             )
         body = AttendanceInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -254,12 +251,12 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> Any:
         # The log names every role granted: secretaries and auditors read it, as they
-        # read the role list; a delegate sees only their own role (spec/api.md, Roles).
+        # read the role list; a delegate sees only their own role.
         return scope(
             LedgerEvent.objects.order_by("council_id", "seq"),
             self.request,
             "council",
-            councils=overseen_council_ids(self.request.user),
+            councils=permissions.overseen_councils(self.request.user),
         )
 
 
@@ -285,6 +282,6 @@ def audit_verify(request: Request) -> Response:
     """Re-check every chain the caller may see, and the stored votes against them."""
     from proposals.audit import verify
 
-    councils = overseen_council_ids(request.user)
+    councils = permissions.overseen_councils(request.user)
     ids = None if councils is None else list(councils.values_list("pk", flat=True))
     return Response(verify(ids))

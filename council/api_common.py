@@ -1,6 +1,6 @@
 """What every API view shares: paging, the error mapping, and the judging order.
 
-spec/api.md judges a request in this order: 401 (no credentials) → 404 (cannot see the
+The API judges a request in this order: 401 (no credentials) → 404 (cannot see the
 object) → 403 (may see, may not act) → 400 (invalid input) → 409 (the state forbids it).
 Authentication gives the 401; views look objects up in what the caller may see (404);
 :func:`access_for` answers 403 before any serializer validates (400); services raise
@@ -22,7 +22,6 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from members import permissions
-from members.models import Role
 
 from . import security
 from .api_fields import query_number
@@ -64,25 +63,6 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     return drf_exception_handler(exc, context)
 
 
-def visible_council_ids(user: Any) -> QuerySet[Council] | None:
-    """The councils a caller may see; None means all (superusers)."""
-    if permissions.is_superuser(user):
-        return None
-    return Council.objects.filter(pk__in=Role.objects.filter(user_id=user.pk).values("council_id"))
-
-
-def overseen_council_ids(user: Any) -> QuerySet[Council] | None:
-    """Councils whose whole record (the ledger, with every role granted) the caller may
-    read: as secretary or auditor. None means all (superusers)."""
-    if permissions.is_superuser(user):
-        return None
-    return Council.objects.filter(
-        pk__in=Role.objects.filter(
-            user_id=user.pk, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
-        ).values("council_id")
-    )
-
-
 _QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any])
 
 
@@ -95,7 +75,7 @@ def scope(
     """Limit a queryset to the caller's councils (or the ``councils`` given), and to
     ``?council=<id>`` if asked."""
     if councils == "visible":
-        councils = visible_council_ids(request.user)
+        councils = permissions.visible_councils(request.user)
     if councils is not None:
         queryset = queryset.filter(**{f"{council_field}__in": councils})
     wanted = request.query_params.get("council")

@@ -1,7 +1,7 @@
 """Serializer fields that take JSON's types as the schema states them.
 
 DRF is lenient by default: ``"title": 0`` becomes ``"0"``, ``"present": "yes"`` or ``0``
-a boolean, ``"council": "3"`` or ``3.0`` an id. spec/api.md is a JSON contract and the
+a boolean, ``"council": "3"`` or ``3.0`` an id. The API is a JSON contract and the
 OpenAPI schema says "string", "boolean", "integer": a request with another type is a
 client's mistake, answered with a 400 that names the field, never guessed at. The
 messages are DRF's own (translated with it).

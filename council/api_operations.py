@@ -102,7 +102,8 @@ DESCRIPTIONS: dict[str, str] = {
         "(`no_quorum`). The vote freezes the council's rule for the proposal's `kind`. "
         "409 `not_draft` (passed, rejected, open or withdrawn), "
         "`not_in_session` (the meeting is not in session), `vote_open` (another vote of "
-        "the meeting is open) or `no_quorum`."
+        "the meeting is open) or `no_quorum`. An optional body sets the vote's `deadline` "
+        "(400 if it is not in the future)."
     ),
     "POST /api/v1/proposals/{id}/close/": (
         "The council's secretaries: close the proposal's current vote and freeze its "

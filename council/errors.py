@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class Code(StrEnum):
-    # 409: the state forbids the action (spec/api.md, "Errors").
+    # 409: the state forbids the action; the codes are part of the API's contract.
     VOTE_NOT_OPEN = "vote_not_open"
     VOTE_CLOSED = "vote_closed"
     VOTE_OPEN = "vote_open"

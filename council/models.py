@@ -39,12 +39,28 @@ class ResolutionKind(models.TextChoices):
 class Council(models.Model):
     """A body of member units that decides by vote, with its own rule set."""
 
+    # The columns of the council's rules (its charter): the admin's form lists them, and
+    # only a change of these is a change of the rules.
+    RULE_FIELDS = (
+        "quorum_numerator",
+        "quorum_denominator",
+        "quorum_strict",
+        "majority_numerator",
+        "majority_denominator",
+        "majority_strict",
+        "majority_basis",
+        "special_numerator",
+        "special_denominator",
+        "special_strict",
+        "special_basis",
+    )
+
     name = models.CharField(_("name"), max_length=200, unique=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
-    # The rule set (spec: "Configurable rule set"); copied onto each vote when it opens.
+    # The rule set (docs/rules.md); copied onto each vote when it opens.
     quorum_numerator = models.PositiveSmallIntegerField(_("quorum numerator"), default=2)
     quorum_denominator = models.PositiveSmallIntegerField(_("quorum denominator"), default=3)
     quorum_strict = models.BooleanField(_("quorum: more than (not at least)"), default=True)

@@ -277,15 +277,11 @@ def _unit_of(meeting: Meeting, unit: MemberUnit) -> MemberUnit:
 
 
 def _require_attendance_right(actor: Actor, meeting: Meeting, unit: MemberUnit) -> None:
-    """Secretaries check any unit in or out; a delegate only their own unit, and only
-    online or hybrid (in the room, attendance is the secretary's to record)."""
     allowed = permissions.access(actor, meeting.council_id)
-    allowed.require_view()
-    if allowed.can_manage:
-        return
-    if meeting.mode != Meeting.Mode.IN_PERSON and allowed.represents(unit):
-        return
-    raise Forbidden(_("Only the secretary records attendance for this unit."))
+    allowed.require(
+        allowed.can_record_attendance(meeting.mode == Meeting.Mode.IN_PERSON, unit),
+        _("Only the secretary records attendance for this unit."),
+    )
 
 
 def present_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:

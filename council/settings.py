@@ -52,7 +52,7 @@ if not DEBUG:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("Set ALLOWED_HOSTS when DEBUG is off.")
 
-# Behind a TLS-terminating proxy (spec/api.md, Deployment): trust its X-Forwarded-Proto,
+# Behind a TLS-terminating proxy (docs/deploy.md): trust its X-Forwarded-Proto,
 # and redirect plain HTTP to HTTPS; cookies travel over HTTPS only.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "django_htmx",
     "axes",
     "csp",
@@ -361,7 +362,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "council.api_common.exception_handler",
     # ?format= is the register's download switch (csv, json), not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
-    # (API fuzzing) The API speaks JSON only (spec/api.md): a form encoding cannot say
+    # (API fuzzing) The API speaks JSON only: a form encoding cannot say
     # null or a number, so a form body is refused with 415 rather than misread.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [

@@ -38,10 +38,9 @@ from .web import act, refused, visible
 def home(request: HttpRequest) -> HttpResponse:
     """The councils a person serves, their coming meetings, and votes in progress."""
     user = permissions.account(request.user)
-    if user.is_superuser:
+    councils = permissions.visible_councils(user)
+    if councils is None:
         councils = Council.objects.all()
-    else:
-        councils = Council.objects.filter(roles__user=user).distinct()
     roles = Role.objects.filter(user=user).select_related("council", "unit")
     meetings = (
         Meeting.objects.filter(council__in=councils)
@@ -155,6 +154,7 @@ class UnitRow:
     unit: MemberUnit
     eligible: bool
     stay: Attendance | None
+    can_record_attendance: bool = False
     ballot: Ballot | None = None
     # Each row's form targets, built from one reverse() per table: a {% url %} per row
     # was a large part of rendering a council of hundreds of units.
@@ -226,11 +226,13 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
         ).select_related("checked_in_by")
     }
     attendance = _url_prefix("attendance", meeting.pk)
+    in_person = meeting.mode == Meeting.Mode.IN_PERSON
     rows = [
         UnitRow(
             unit=u,
             eligible=u.pk in eligible_ids,
             stay=stays.get(u.pk),
+            can_record_attendance=access.can_record_attendance(in_person, u),
             attendance_url=f"{attendance}{u.pk}/",
         )
         for u in units

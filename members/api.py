@@ -1,4 +1,4 @@
-"""REST API for member units and roles (spec/api.md)."""
+"""REST API for member units and roles."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from council.api_common import (
     referenced,
     require_manage,
     scope,
-    visible_council_ids,
 )
 from council.api_fields import StrictCharField, StrictModelSerializer
 from council.models import Council
@@ -71,13 +70,9 @@ class RoleViewSet(
 
     def get_queryset(self) -> Any:
         queryset = Role.objects.select_related("user").order_by("council_id", "role", "id")
-        councils = visible_council_ids(self.request.user)
-        if councils is not None:
-            user_id = permissions.account(self.request.user).pk
-            overseen = Role.objects.filter(
-                user_id=user_id, role__in=[Role.Kind.SECRETARY, Role.Kind.AUDITOR]
-            ).values("council_id")
-            queryset = queryset.filter(Q(council__in=overseen) | Q(user_id=user_id))
+        overseen = permissions.overseen_councils(self.request.user)
+        if overseen is not None:
+            queryset = queryset.filter(Q(council__in=overseen) | Q(user_id=self.request.user.pk))
         return scope(queryset, self.request, "council")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -22,7 +22,7 @@ class MemberUnit(models.Model):
     """An organisation of the council. It holds one vote per proposal, if it votes at all."""
 
     class Label(models.TextChoices):
-        # Labels only: the chair unit has one vote like everyone else (spec, rule 1).
+        # Labels only: the chair unit has one vote like everyone else (docs/rules.md).
         NONE = "", _("—")
         CHAIR = "chair", _("chair unit")
         VICE_CHAIR = "vice_chair", _("vice-chair unit")

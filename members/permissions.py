@@ -6,7 +6,8 @@ actor means the system itself (a scheduled task) and is only accepted where a se
 documents it.
 
 A person's roles in a council are read in one query (:func:`access`); every question
-about that person and council is then answered from it.
+about that person and council is then answered from it. Which councils a person sees,
+across all of them, is :func:`visible_councils` (the same rule as ``can_view``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import TypeGuard
 
 from django.contrib.auth import models as auth
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from council.errors import Forbidden, NotFound
+from council.models import Council
 
 from .models import MemberUnit, Role
 
@@ -56,15 +59,46 @@ class Access:
         """Only delegates act *as* their unit (a superuser records, never represents)."""
         return unit.pk in self.units
 
+    # Each question below is answered here once, for the services, the API (which must
+    # answer 403 before it validates a body) and the pages (which show only what works).
+
+    @property
+    def can_set_deadline(self) -> bool:
+        """Deadlines are the secretaries' to set: a delegate's body naming one is refused."""
+        return self.can_manage
+
+    def can_submit_for(self, unit_id: int | None) -> bool:
+        """Secretaries add any proposal; a delegate submits one in their own unit's name."""
+        return self.can_manage or (unit_id is not None and unit_id in self.units)
+
+    def can_cast_for(self, unit: MemberUnit) -> bool:
+        """A delegate casts their own unit's ballot; a secretary records one given in the
+        room (``recorded_by_secretary``)."""
+        return self.represents(unit) or self.can_manage
+
+    def records_for(self, unit: MemberUnit) -> bool:
+        """Whether this person's ballot for ``unit`` is one recorded by the secretary."""
+        return not self.represents(unit) and self.can_manage
+
+    def can_record_attendance(self, in_person: bool, unit: MemberUnit) -> bool:
+        """Secretaries check any unit in or out; a delegate only their own unit, and only
+        online or hybrid (in the room, attendance is the secretary's to record)."""
+        return self.can_manage or (not in_person and self.represents(unit))
+
+    def require(self, allowed: bool, message: str) -> None:
+        """404 for strangers (do not reveal existence), 403 with ``message`` for members
+        the predicate ``allowed`` refuses."""
+        self.require_view()
+        if not allowed:
+            raise Forbidden(message)
+
     def require_view(self) -> None:
         if not self.can_view:
             raise NotFound(_("Not found."))
 
     def require_manage(self) -> None:
         """404 for strangers (do not reveal existence), 403 for members without the role."""
-        self.require_view()
-        if not self.can_manage:
-            raise Forbidden(_("Only the council's secretaries may do this."))
+        self.require(self.can_manage, _("Only the council's secretaries may do this."))
 
 
 def access(user: User | None, council_id: int) -> Access:
@@ -92,6 +126,32 @@ def require_view(user: User | None, council_id: int) -> None:
 
 def require_manage(user: User | None, council_id: int) -> None:
     access(user, council_id).require_manage()
+
+
+def visible_councils(user: User | None) -> QuerySet[Council] | None:
+    """The councils a person sees: those they hold a role in, as :attr:`Access.can_view`
+    says of one council. None means every council (a superuser)."""
+    return _councils_with_role(user, kinds=None)
+
+
+def overseen_councils(user: User | None) -> QuerySet[Council] | None:
+    """The councils whose whole record (the ledger, every role granted) a person reads:
+    those they are a secretary or an auditor of. None means every council (a superuser)."""
+    return _councils_with_role(user, kinds=(Role.Kind.SECRETARY, Role.Kind.AUDITOR))
+
+
+def _councils_with_role(
+    user: User | None, *, kinds: tuple[str, ...] | None
+) -> QuerySet[Council] | None:
+    if is_superuser(user):
+        return None
+    if not _active(user):
+        return Council.objects.none()
+    roles = Role.objects.filter(user_id=user.pk)
+    if kinds is not None:
+        roles = roles.filter(role__in=kinds)
+    # A subquery, not a join: callers filter by it without duplicate rows or .distinct().
+    return Council.objects.filter(pk__in=roles.values("council_id"))
 
 
 def account(user: User | None) -> auth.User:

@@ -1,13 +1,12 @@
-"""REST API for proposals, ballots, tallies and the decision register (spec/api.md)."""
+"""REST API for proposals, votes, ballots, tallies and the decision register."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
@@ -19,7 +18,6 @@ from council.api_common import (
     FrozenRulesField,
     ListReadCreateViewSet,
     access_for,
-    overseen_council_ids,
     referenced,
     require_manage,
     scope,
@@ -29,9 +27,11 @@ from council.api_schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
 from council.models import Basis, Meeting
 from council.security import BallotRateThrottle
+from members import permissions
 from members.models import MemberUnit
 
 from . import explain, exports, services, tally
+from .filters import DecisionFilter
 from .models import Ballot, Proposal, Vote
 
 
@@ -69,6 +69,15 @@ class ProposalSerializer(StrictModelSerializer):
             "votes",
         ]
         read_only_fields = ["council", "status"]
+
+
+class OpenVoteSerializer(serializers.Serializer):
+    deadline = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the vote closes by itself; in the future. Without it, the draft's "
+        "planned deadline, if any.",
+    )
 
 
 class BallotInSerializer(serializers.Serializer):
@@ -166,7 +175,7 @@ class ProposalViewSet(ListReadCreateViewSet):
             council_id=meeting.council_id
         )
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
-        if not access.can_manage and query_number(str(unit_id)) not in access.units:
+        if not access.can_submit_for(query_number(str(unit_id))):
             raise exceptions.PermissionDenied(
                 "Delegates submit proposals in the name of their own unit only."
             )
@@ -192,10 +201,17 @@ class ProposalViewSet(ListReadCreateViewSet):
         """The proposal as it is now (its votes re-read: the service added or closed one)."""
         return Response(self.get_serializer(self.get_queryset().get(pk=proposal.pk)).data)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=OpenVoteSerializer, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str) -> Response:
-        proposal = services.open_vote(actor=request.user, proposal=self._managed(request))
+        proposal = self._managed(request)
+        body = OpenVoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        proposal = services.open_vote(
+            actor=request.user,
+            proposal=proposal,
+            deadline=body.validated_data.get("deadline"),
+        )
         return self._answer(proposal)
 
     @extend_schema(request=None, responses=TallySerializer)
@@ -241,7 +257,7 @@ class ProposalViewSet(ListReadCreateViewSet):
         unit = services.find_unit(council_id, int(unit_id)) if int(unit_id) < 2**63 else None
         if unit is None:
             raise Http404
-        if not (access.represents(unit) or access.can_manage):
+        if not access.can_cast_for(unit):
             raise exceptions.PermissionDenied(
                 "You may cast a ballot only for the unit you represent."
             )
@@ -258,42 +274,6 @@ class ProposalViewSet(ListReadCreateViewSet):
 
 
 # --- The decision register ----------------------------------------------------------------
-
-
-def parse_moment(text: str) -> datetime.datetime | None:
-    """An ISO 8601 date and time, or a date (its midnight, UTC); None if neither."""
-    try:
-        moment = parse_datetime(text)
-        if moment is None:
-            day = parse_date(text)
-            moment = datetime.datetime.combine(day, datetime.time()) if day else None
-    except ValueError:
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.UTC)
-    # In UTC: PostgreSQL refuses an offset beyond 15:59 that Python accepts (a 500 the
-    # API fuzzing found); a moment that leaves the calendar in UTC is no moment.
-    try:
-        return moment.astimezone(datetime.UTC)
-    except OverflowError:
-        return None
-
-
-# What parse_moment() accepts, for the schema.
-MOMENT = {
-    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]
-}
-
-
-# The register's filters, read by DecisionViewSet.get_queryset().
-REGISTER_FILTERS = [
-    OpenApiParameter("outcome", {"$ref": "#/components/schemas/OutcomeEnum"}, required=False),
-    OpenApiParameter("proposer_unit", {"type": "integer", "minimum": 1}, required=False),
-    OpenApiParameter("closed_after", MOMENT, required=False),
-    OpenApiParameter("closed_before", MOMENT, required=False),
-]
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -344,6 +324,9 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """
 
     serializer_class = DecisionSerializer
+    # The filters answer 400 with what is wrong, per parameter; ?council= is scope()'s.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DecisionFilter
     # The downloads' shapes, for the schema (council/api_schema.py).
     schema_downloads = {
         "text/csv": {"type": "string"},
@@ -365,30 +348,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> Any:
         queryset = Vote.objects.closed().select_related("proposal").order_by("closed_at", "id")
-        queryset = scope(queryset, self.request, "proposal__council")
-        params = self.request.query_params
-        # An empty filter is as malformed as any other value (the page sends none).
-        if "outcome" in params:
-            if params["outcome"] not in Proposal.Outcome.values:
-                raise exceptions.ValidationError({"outcome": ["Unknown outcome."]})
-            queryset = queryset.filter(outcome=params["outcome"])
-        if "proposer_unit" in params:
-            unit_id = query_number(params["proposer_unit"])
-            if unit_id is None or unit_id < 1:
-                raise exceptions.ValidationError({"proposer_unit": ["A unit id is a number."]})
-            queryset = queryset.filter(proposal__proposer_unit_id=unit_id)
-        for name, lookup in (
-            ("closed_after", "closed_at__gte"),
-            ("closed_before", "closed_at__lt"),
-        ):
-            if name in params:
-                moment = parse_moment(params[name])
-                if moment is None:
-                    raise exceptions.ValidationError(
-                        {name: ["Use an ISO 8601 date, or date and time."]}
-                    )
-                queryset = queryset.filter(**{lookup: moment})
-        return queryset
+        return scope(queryset, self.request, "proposal__council")
 
     @extend_schema(
         parameters=[
@@ -400,7 +360,6 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 description="Download the whole filtered register instead of a page: as "
                 "CSV (text/csv), or as the verifiable JSON export.",
             ),
-            *REGISTER_FILTERS,
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
@@ -408,7 +367,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if wanted == "json":
             # The verifiable export carries the whole ledger, every role granted included:
             # the council's secretaries and auditors download it (as they read the roles).
-            overseen = overseen_council_ids(request.user)
+            overseen = permissions.overseen_councils(request.user)
             asked = request.query_params.get("council")
             if overseen is not None and (
                 not overseen.exists()
@@ -430,7 +389,8 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     # ?format=csv as an operation of its own: a generated client reads one media type
     # per answer, and the list's is JSON.
     @extend_schema(
-        parameters=[COUNCIL_FILTER, *REGISTER_FILTERS],
+        parameters=[COUNCIL_FILTER],
+        filters=True,
         responses={(200, "text/csv"): OpenApiTypes.STR},
     )
     @action(detail=False, methods=["get"], url_path="csv")
@@ -438,8 +398,8 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._download("csv")
 
     def _download(self, kind: str) -> StreamingHttpResponse:
-        queryset = self.get_queryset()
-        overseen = overseen_council_ids(self.request.user)
+        queryset = self.filter_queryset(self.get_queryset())
+        overseen = permissions.overseen_councils(self.request.user)
         if kind == "json" and overseen is not None:
             queryset = queryset.filter(proposal__council__in=overseen)
         if kind == "csv":
@@ -448,7 +408,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             selection = {
                 k: v
                 for k, v in self.request.query_params.items()
-                if k in ("council", "outcome", "proposer_unit", "closed_after", "closed_before")
+                if k == "council" or k in DecisionFilter.base_filters
             }
             rows = exports.json_export(queryset, selection=selection)
             content_type = "application/json"

@@ -100,11 +100,12 @@ def create_proposal(
     one in session, not to an adjourned one.
     """
     allowed = permissions.access(actor, meeting.council_id)
-    allowed.require_view()
-    if not allowed.can_manage and not (
-        proposer_unit is not None and allowed.represents(proposer_unit)
-    ):
-        raise Forbidden(_("Delegates submit proposals in the name of their own unit only."))
+    allowed.require(
+        allowed.can_submit_for(proposer_unit.pk if proposer_unit else None),
+        _("Delegates submit proposals in the name of their own unit only."),
+    )
+    if deadline is not None and not allowed.can_set_deadline:
+        raise Invalid({"deadline": [_("Only the council's secretaries set deadlines.")]})
     if proposer_unit is not None and proposer_unit.council_id != meeting.council_id:
         raise Invalid({"proposer_unit": [_("This unit is not a member of the council.")]})
     proposal = Proposal(
@@ -372,12 +373,9 @@ def cast_ballot(
     allowed.require_view()
     if unit.council_id != council_id:
         raise NotFound(_("No such unit in this council."))
-    if allowed.represents(unit):
-        recorded_by_secretary = False
-    elif allowed.can_manage:
-        recorded_by_secretary = True
-    else:
+    if not allowed.can_cast_for(unit):
         raise Forbidden(_("You may cast a ballot only for the unit you represent."))
+    recorded_by_secretary = allowed.records_for(unit)
     if choice not in Ballot.Choice.values:
         raise Invalid({"choice": [_("Choose yes, no or abstain.")]})
 

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from council.api_fields import query_number
 from council.errors import Forbidden, Invalid
 from council.models import Meeting
 from council.security import BallotRateThrottle, page_throttled
@@ -23,6 +22,7 @@ from council.web import act, refused, visible
 from members.models import MemberUnit
 
 from . import services, tally
+from .filters import DecisionFilter
 from .models import Ballot, Proposal, Vote
 
 
@@ -251,44 +251,38 @@ def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def register(request: HttpRequest, slug: str) -> HttpResponse:
-    """The council's decision register, filtered, with CSV and JSON downloads."""
-    from council.models import Council
+    """The council's decision register, filtered, with CSV and JSON downloads.
 
-    from .api import parse_moment
-
-    council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
-    decisions = (
-        Vote.objects.closed()
-        .filter(proposal__council=council)
-        .select_related("proposal__meeting", "proposal__proposer_unit")
-    )
-    params = request.GET
-    if params.get("outcome") in Proposal.Outcome.values:
-        decisions = decisions.filter(outcome=params["outcome"])
-    unit_id = query_number(params.get("proposer_unit", ""))
-    if unit_id is not None:
-        decisions = decisions.filter(proposal__proposer_unit_id=unit_id)
-    for name, lookup in (("closed_after", "closed_at__gte"), ("closed_before", "closed_at__lt")):
-        moment = parse_moment(params.get(name, "")) if params.get(name) else None
-        if moment is not None:
-            decisions = decisions.filter(**{lookup: moment})
-    query = {
-        k: v
-        for k, v in params.items()
-        if k in ("outcome", "proposer_unit", "closed_after", "closed_before") and v
-    }
+    A malformed filter is named with what is wrong (the API's 400), and nothing is listed.
+    """
     from urllib.parse import urlencode
 
-    download = reverse("api:decision-list") + "?" + urlencode({"council": council.pk, **query})
+    from council.models import Council
+
+    council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
+    # The form's "any" is an empty value: not a filter (to the API, a malformed one).
+    chosen = {k: v for k, v in request.GET.items() if k in DecisionFilter.base_filters and v}
+    register_filter = DecisionFilter(
+        chosen,
+        queryset=Vote.objects.closed()
+        .filter(proposal__council=council)
+        .select_related("proposal__meeting", "proposal__proposer_unit")
+        .order_by("-closed_at"),
+    )
+    # As a form with errors is answered (200): the page, with what to correct.
+    refusals = [] if register_filter.is_valid() else register_filter.refusals()
+    decisions = [] if refusals else register_filter.qs[:500]
+    download = reverse("api:decision-list") + "?" + urlencode({"council": council.pk, **chosen})
     return render(
         request,
         "proposals/register.html",
         {
             "council": council,
-            "decisions": [(v, tally.result_of(v)) for v in decisions.order_by("-closed_at")[:500]],
+            "refusals": [(label, message) for _name, label, message in refusals],
+            "decisions": [(v, tally.result_of(v)) for v in decisions],
             "units": council.units.order_by("short_name"),
             "outcomes": Proposal.Outcome.choices,
-            "params": params,
+            "params": request.GET,
             "csv_url": download + "&format=csv",
             "json_url": download + "&format=json",
         },

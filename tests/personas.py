@@ -1,7 +1,7 @@
 """Shared fixtures: the personas every test file reuses, built through the services.
 
-The council of the spec: 21 voting member units (U01 is the chair unit), one non-voting
-partner. People:
+The council of the rule's worked example (docs/rules.md): 21 voting member units (U01
+is the chair unit), one non-voting partner. People:
 
 * **alice** — secretary of the council;
 * **bob** — delegate of U01 (the chair unit); **bea** — second delegate of U01;

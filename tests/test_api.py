@@ -1,4 +1,4 @@
-"""The REST API against spec/api.md: shapes, the judging order, errors, the schema.
+"""The REST API against its contract: shapes, the judging order, errors, the schema.
 
 Personas (tests/personas.py): alice secretary, bob delegate of U01, carol delegate of
 U02, dave auditor, erin secretary of another council, None anonymous.

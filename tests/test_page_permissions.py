@@ -136,7 +136,7 @@ ACTIONS: dict[
         lambda w, m, p: (reverse("proposal-create", args=[m.pk]), {"title": "Another"}),
         {"alice"},
     ),
-    # A delegate submits drafts for their own unit (spec/api.md, Roles).
+    # A delegate submits drafts for their own unit (docs/architecture.md, Roles).
     "propose for U01": (
         _draft,
         lambda w, m, p: (
@@ -240,3 +240,55 @@ def test_the_meeting_form_reads_the_councils_local_time(world: World) -> None:
     meeting = Meeting.objects.get(title="Paris")
     # Europe/Paris is UTC+1 in January.
     assert meeting.scheduled_at == datetime.datetime(2027, 1, 5, 9, 0, tzinfo=datetime.UTC)
+
+
+# --- Which councils a person sees (members/permissions.py, one rule for every list) --------
+
+ALL = None  # every council: a superuser's answer
+COUNCILS_SEEN = [
+    # person, the councils they see, the councils they oversee (the ledger, every role)
+    ("root", ALL, ALL),
+    ("alice", {"test"}, {"test"}),
+    ("dave", {"test"}, {"test"}),
+    ("bob", {"test"}, set()),
+    ("erin", {"other"}, {"other"}),
+    ("inactive", set(), set()),  # alice, deactivated
+    (None, set(), set()),
+]
+
+
+@pytest.mark.parametrize(("person", "seen", "overseen"), COUNCILS_SEEN)
+def test_the_councils_a_person_sees_are_those_access_lets_them_view(
+    world: World, person: str | None, seen: set[str] | None, overseen: set[str] | None
+) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    from council.models import Council
+    from members import permissions
+
+    user: Any = AnonymousUser() if person is None else world.people.get(person, world.alice)
+    if person == "inactive":
+        user.is_active = False
+        user.save()
+
+    def slugs(councils: Any) -> set[str] | None:
+        return None if councils is None else set(councils.values_list("slug", flat=True))
+
+    assert slugs(permissions.visible_councils(user)) == seen
+    assert slugs(permissions.overseen_councils(user)) == overseen
+    # The same answer, council by council, as access() gives for one.
+    every = set(Council.objects.values_list("slug", flat=True))
+    viewable = {c.slug for c in Council.objects.all() if permissions.access(user, c.pk).can_view}
+    assert viewable == (every if seen is ALL else seen)
+
+
+@pytest.mark.parametrize("person", ["root", "alice", "bob", "erin"])
+def test_the_dashboard_shows_the_votes_of_the_councils_a_person_sees(
+    world: World, person: str
+) -> None:
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, world.units[:15])
+    proposal = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="Roof")
+    proposal_services.open_vote(actor=world.alice, proposal=proposal)
+    page = client_for(world, person).get(reverse("home")).content.decode()
+    assert ("Roof" in page) == (person != "erin")

@@ -1,4 +1,4 @@
-"""The pure rule module: the spec's boundary cases, arithmetic, and properties.
+"""The pure rule module: the public boundary cases, arithmetic, and properties.
 
 No database: these tests import only ``proposals.rules``.
 """
@@ -27,7 +27,6 @@ from proposals.rules import (
 
 HERE = Path(__file__).parent
 CASES_COPY = HERE / "data" / "rule-cases.csv"
-CASES_SPEC = HERE.parent.parent / "shared" / "spec" / "rule-cases.csv"
 
 
 def load_cases(path: Path) -> list[dict[str, str]]:
@@ -38,10 +37,32 @@ def load_cases(path: Path) -> list[dict[str, str]]:
 CASES = load_cases(CASES_COPY)
 
 
-def test_it_has_every_row_of_the_spec() -> None:
-    if not CASES_SPEC.exists():
-        pytest.skip(f"the spec is not beside this checkout ({CASES_SPEC}); using the copy")
-    assert load_cases(CASES_SPEC) == CASES, "tests/data/rule-cases.csv is out of date"
+def test_it_has_every_public_rule_case() -> None:
+    # The 18 boundary cases published with the rule (docs/rules.md lists them), copied
+    # into tests/data: a truncated or reshaped copy must fail here, not test less.
+    assert len(CASES) == 18
+    assert list(CASES[0]) == [
+        "eligible",
+        "present",
+        "yes",
+        "no",
+        "abstain",
+        "quorum_met",
+        "outcome_members",
+        "outcome_present",
+        "outcome_cast",
+    ]
+    assert CASES[0] == {
+        "eligible": "21",
+        "present": "14",
+        "yes": "14",
+        "no": "0",
+        "abstain": "0",
+        "quorum_met": "false",
+        "outcome_members": "no_quorum",
+        "outcome_present": "no_quorum",
+        "outcome_cast": "no_quorum",
+    }
 
 
 @pytest.mark.parametrize("basis", list(Basis))

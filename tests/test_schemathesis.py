@@ -57,7 +57,7 @@ schema = schemathesis.openapi.from_wsgi(
                 # Whether a well-formed unit or role can be created depends on what the
                 # database holds, which no schema states: a short name already taken, a
                 # second chair unit, a username with no account are each a 400 naming the
-                # field (spec/api.md), though the request matches the schema.
+                # field (the API's contract), though the request matches the schema.
                 {
                     "include-path": path,
                     "include-method": "POST",

@@ -37,5 +37,6 @@ def test_seed_demo_builds_the_demo_council_once() -> None:
     assert chair_proposal.outcome == "rejected" and chair_proposal.result["present"] == 17
     assert Vote.objects.filter(proposal__meeting=past, outcome="passed").count() == 1
     upcoming = Meeting.objects.get(council=council, status="scheduled")
-    assert upcoming.proposals.filter(status="draft").count() == 2
+    assert upcoming.proposals.filter(status="draft").count() == 3
+    assert upcoming.proposals.get(kind="special").title.startswith("Amend the charter")
     assert ledger.verify().ok

@@ -248,11 +248,11 @@ def failing_delivery(monkeypatch: pytest.MonkeyPatch, errors: list[Exception]) -
     calls: list[int] = []
     deliver = notifications.deliver
 
-    def flaky(proposal_id: int, kind: str) -> int:
-        calls.append(proposal_id)
+    def flaky(vote_id: int, kind: str) -> int:
+        calls.append(vote_id)
         if errors:
             raise errors.pop(0)
-        return deliver(proposal_id, kind)
+        return deliver(vote_id, kind)
 
     monkeypatch.setattr(notifications, "deliver", flaky)
     # As in a worker, a failure becomes the task's result instead of reaching the caller.
@@ -287,7 +287,7 @@ def test_retries_are_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> N
     "error",
     [
         ValueError("a bug"),
-        Proposal.DoesNotExist("no such proposal"),
+        Vote.DoesNotExist("no such vote"),
         # A constraint refused the row: doing it again would be refused again.
         IntegrityError("duplicate key value violates unique constraint"),
         # The mail server's answer about this message, not an outage.

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from proposals import exports
-from proposals.api import parse_moment
+from proposals.filters import DecisionFilter
 from proposals.models import Proposal, Vote
 
 
@@ -22,29 +22,31 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["csv", "json"], default="json")
         parser.add_argument("--output", "-o", required=True, help="file to write ('-': stdout)")
         parser.add_argument("--council", type=int, action="append", help="repeatable")
-        parser.add_argument("--outcome", choices=Proposal.Outcome.values)
-        parser.add_argument("--proposer-unit", type=int)
-        parser.add_argument("--closed-after", help="ISO 8601 date and time")
-        parser.add_argument("--closed-before", help="ISO 8601 date and time")
+        # Read as text, as the API reads its query: the register's filters judge them.
+        parser.add_argument("--outcome", help=", ".join(Proposal.Outcome.values))
+        parser.add_argument("--proposer-unit", help="a unit id")
+        parser.add_argument("--closed-after", help="ISO 8601 date, or date and time (UTC)")
+        parser.add_argument("--closed-before", help="ISO 8601 date, or date and time (UTC)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         decisions = Vote.objects.closed()
         if options["council"]:
             decisions = decisions.filter(proposal__council_id__in=options["council"])
-        if options["outcome"]:
-            decisions = decisions.filter(outcome=options["outcome"])
-        if options["proposer_unit"]:
-            decisions = decisions.filter(proposal__proposer_unit_id=options["proposer_unit"])
-        for name, lookup in (
-            ("closed_after", "closed_at__gte"),
-            ("closed_before", "closed_at__lt"),
-        ):
-            if options[name]:
-                moment = parse_moment(options[name])
-                if moment is None:
-                    raise CommandError(f"--{name.replace('_', '-')}: not an ISO 8601 date")
-                decisions = decisions.filter(**{lookup: moment})
+        chosen = {
+            name: str(options[name])
+            for name in DecisionFilter.base_filters
+            if options.get(name) is not None
+        }
+        register_filter = DecisionFilter(chosen, queryset=decisions)
+        if not register_filter.is_valid():
+            raise CommandError(
+                "; ".join(
+                    f"--{name.replace('_', '-')}: {message}"
+                    for name, _label, message in register_filter.refusals()
+                )
+            )
+        decisions = register_filter.qs
         total = decisions.count()
         done = 0
 
@@ -59,11 +61,8 @@ class Command(BaseCommand):
         if options["format"] == "csv":
             chunks = exports.csv_rows(decisions, on_decision=tick)
         else:
-            selection = {
-                k: options[k]
-                for k in ("council", "outcome", "proposer_unit", "closed_after", "closed_before")
-                if options.get(k)
-            }
+            councils = {"council": options["council"]} if options["council"] else {}
+            selection = {**councils, **chosen}
             chunks = exports.json_export(decisions, on_decision=tick, selection=selection)
         out = (
             sys.stdout

@@ -16,6 +16,7 @@ from council.models import Council, Meeting
 from members import services as member_services
 from members.models import MemberUnit, Role
 from proposals import services as proposal_services
+from proposals.models import Proposal
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "quorum-demo"
@@ -147,6 +148,15 @@ class Command(BaseCommand):
             title="Open the test lab to partners",
             body="Partners may book the shared test lab two days a month.",
             proposer_unit=units[3],
+        )
+        proposal_services.create_proposal(
+            actor=secretary,
+            meeting=upcoming,
+            title="Amend the charter: two vice-chair units",
+            body="Article 7 names two vice-chair units instead of one.",
+            proposer_unit=units[0],
+            # A charter change needs the council's special majority (at least 2/3).
+            kind=Proposal.Kind.SPECIAL,
         )
 
     def _past_meeting(
