@@ -71,9 +71,9 @@ lint: install
 ## make typecheck: mypy with django-stubs and djangorestframework-stubs (pyproject.toml
 ## says what is checked, and how strictly). The plugins import council.settings, which
 ## wants a database URL: a dummy one keeps it from looking for, or starting, a database;
-## nothing connects to it.
+## nothing connects to it. DEBUG=true: production settings would want a SECRET_KEY too.
 typecheck: install
-	DATABASE_URL=postgresql://unused@127.0.0.1:1/unused $(PY) -m mypy
+	DEBUG=true DATABASE_URL=postgresql://unused@127.0.0.1:1/unused $(PY) -m mypy
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.pgdata --ignore=staticfiles
