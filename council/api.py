@@ -72,7 +72,8 @@ class MeSerializer(serializers.Serializer):
 @extend_schema(responses=MeSerializer)
 @api_view(["GET"])
 def me(request: Request) -> Response:
-    roles = Role.objects.filter(user=request.user).order_by("council_id", "role")
+    user = permissions.account(request.user)
+    roles = Role.objects.filter(user=user).order_by("council_id", "role")
     return Response(
         {
             "username": request.user.get_username(),
@@ -137,7 +138,9 @@ class MeetingSerializer(StrictModelSerializer):
 class QuorumSerializer(serializers.Serializer):
     eligible = serializers.IntegerField()
     present = serializers.IntegerField()
-    required = serializers.IntegerField()
+    # DRF's metaclass takes declared fields off the class: not Field.required, as the
+    # stubs assume.
+    required = serializers.IntegerField()  # type: ignore[assignment]
     met = serializers.BooleanField()
 
 

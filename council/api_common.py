@@ -10,7 +10,7 @@ Authentication gives the 401; views look objects up in what the caller may see (
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
@@ -63,12 +63,15 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     return drf_exception_handler(exc, context)
 
 
+_QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any])
+
+
 def scope(
-    queryset: QuerySet[Any],
+    queryset: _QuerySet,
     request: Request,
     council_field: str,
     councils: QuerySet[Council] | str | None = "visible",
-) -> QuerySet[Any]:
+) -> _QuerySet:
     """Limit a queryset to the caller's councils (or the ``councils`` given), and to
     ``?council=<id>`` if asked."""
     if councils == "visible":
@@ -198,7 +201,7 @@ def api_server_error(request: HttpRequest) -> Any:
     return server_error(request)
 
 
-def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+def api_bad_request(request: HttpRequest, exception: Exception) -> Any:
     """400 raised before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a malformed
     request): JSON under /api/, the normal page elsewhere."""
     if request.path.startswith("/api/"):

@@ -172,7 +172,8 @@ def _integer_path_ids(operation: dict[str, Any]) -> None:
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus what the module's docstring lists."""
 
-    def get_description(self) -> str:
+    # drf-spectacular's own signature, which already differs from DRF's.
+    def get_description(self) -> str:  # type: ignore[override]
         description = DESCRIPTIONS.get(f"{self.method} {self.path}")
         if description is None:
             warn(f"{self.method} {self.path} has no description in council/api_operations.py")

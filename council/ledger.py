@@ -186,7 +186,8 @@ def _insert(
         row = cursor.fetchone()
         if row is None:
             raise LedgerHead.DoesNotExist(f"council {council_id} has no ledger head")
-        event = _next_event(council_id, *row, actor, action, object, data)
+        prev_seq, prev_hash = row
+        event = _next_event(council_id, prev_seq, prev_hash, actor, action, object, data)
         cursor.execute(
             "WITH event AS ("
             " INSERT INTO council_ledgerevent"

@@ -39,5 +39,7 @@ def lock(model: type[M], pk: object, *, shared: bool = False) -> M:
         [pk],
     )
     if row is None:
-        raise model.DoesNotExist(f"{opts.object_name} {pk} does not exist")
+        # Every concrete model has DoesNotExist; the stubs give it to concrete models only,
+        # and a type variable bound to Model is not one.
+        raise model.DoesNotExist(f"{opts.object_name} {pk} does not exist")  # type: ignore[attr-defined]
     return rows.build(model, row)

@@ -36,7 +36,8 @@ def _plan(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Any]]]:
     converters = [
         (i, converter)
         for i, field in enumerate(fields)
-        for converter in field.get_db_converters(connection)
+        # Field.get_db_converters is public Django API that the stubs leave out.
+        for converter in field.get_db_converters(connection)  # type: ignore[attr-defined]
     ]
     return [f.attname for f in fields], converters
 

@@ -141,7 +141,10 @@ class _Throttle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         # Read at each request, not at import: the rates come from the environment and
         # tests change them.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        if self.scope is None:
+            return None
+        # The stubs type the rates as numbers; DRF's are strings such as "60/minute".
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[return-value]
 
 
 class TokenRateThrottle(_Throttle):
@@ -175,7 +178,9 @@ def wait_message(seconds: float | None) -> str:
 
 def page_throttled(request: HttpRequest, throttle: SimpleRateThrottle) -> HttpResponse | None:
     """For a page's form: None if the request may go on, else the 429 page (Retry-After)."""
-    if throttle.allow_request(request, None):
+    # DRF's throttles are typed for API requests and views; ours read only the user and
+    # the address, which a page's request has too, and no view.
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]
         return None
     wait = throttle.wait()
     log_event("rate_limited", request, scope=getattr(throttle, "scope", ""))

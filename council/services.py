@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -26,7 +25,7 @@ from .errors import Code, Conflict, Forbidden, NotFound, check_model
 from .locking import lock
 from .models import Attendance, Council, Meeting
 
-Actor = AbstractBaseUser
+Actor = permissions.User
 
 
 def _rules_fields(
@@ -328,10 +327,10 @@ def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple
             )
     except IntegrityError:
         # Another request checked the unit in between our read and our insert.
-        attendance = present_attendance(meeting, unit)
-        if attendance is None:
+        concurrent = present_attendance(meeting, unit)
+        if concurrent is None:
             raise
-        return attendance, False
+        return concurrent, False
     return attendance, True
 
 
@@ -381,7 +380,7 @@ def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance
         return None
     now = timezone.now()
     attendance.checked_out_at = now
-    attendance.checked_out_by = actor
+    attendance.checked_out_by = permissions.account(actor)
     attendance.save(update_fields=["checked_out_at", "checked_out_by"])
     ledger.append(
         council_id=meeting.council_id,

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -36,7 +37,7 @@ from .web import act, refused, visible
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The councils a person serves, their coming meetings, and votes in progress."""
-    user = request.user
+    user = permissions.account(request.user)
     councils = permissions.visible_councils(user)
     if councils is None:
         councils = Council.objects.all()
@@ -54,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("opened_at")
     )
     # For delegates: which of their units still owe a ballot on each open vote.
-    mine = [r.unit for r in roles if r.unit_id]
+    mine = [r.unit for r in roles if r.unit is not None]
     open_votes = []
     for vote in votes:
         vote.proposal.current_vote = vote
@@ -65,7 +66,7 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     )
     for proposal in open_votes:
-        proposal.my_units = [
+        proposal.my_units = [  # type: ignore[attr-defined]  # for the template only
             (u, (proposal.pk, u.pk) in cast)
             for u in mine
             if u.council_id == proposal.meeting.council_id
@@ -178,7 +179,7 @@ class Room:
     result: rules.Result | None = None  # its live result
     voters: list[UnitRow] = field(default_factory=list)  # units present for the vote
     not_voted: list[UnitRow] = field(default_factory=list)
-    results: dict[int, rules.Result] = field(default_factory=dict)  # closed ones
+    results: dict[int, rules.Result | None] = field(default_factory=dict)  # closed ones
     kinds = Proposal.Kind.choices
 
     @property
@@ -254,8 +255,7 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
             room.results[proposal.pk] = tally.result_of(proposal.current_vote)
         elif proposal.status == Proposal.Status.OPEN and room.current is None:
             room.current = proposal
-    if room.current is not None:
-        vote = room.current.current_vote
+    if room.current is not None and (vote := room.current.current_vote) is not None:
         vote.proposal = room.current
         ballots = {b.unit_id: b for b in Ballot.objects.filter(vote=vote).select_related("cast_by")}
         count = tally.count_vote(
@@ -336,7 +336,10 @@ def minutes_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     from django.contrib.staticfiles import finders
 
     # The stylesheet goes inline: WeasyPrint then fetches nothing, from disk or network.
-    stylesheet = Path(finders.find("css/quorum.css")).read_text(encoding="utf-8")
+    found = finders.find("css/quorum.css")
+    if found is None:
+        raise ImproperlyConfigured("css/quorum.css is not among the static files")
+    stylesheet = Path(found).read_text(encoding="utf-8")
     html = render(
         request,
         "council/minutes_pdf.html",

@@ -81,7 +81,8 @@ class RoleViewSet(
         serializer = self.get_serializer(data=request.data)
         # Only this council's units are valid: another council's unit gets the same
         # answer as a missing one (no existence oracle).
-        serializer.fields["unit"].queryset = MemberUnit.objects.filter(council=council)
+        # The stubs know get_serializer() as a BaseSerializer and its fields as Fields.
+        serializer.fields["unit"].queryset = MemberUnit.objects.filter(council=council)  # type: ignore[attr-defined]
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = services.user_by_username(data["user"]["username"])

@@ -13,8 +13,9 @@ across all of them, is :func:`visible_councils` (the same rule as ``can_view``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeGuard
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import models as auth
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -24,10 +25,11 @@ from council.models import Council
 
 from .models import MemberUnit, Role
 
-User = AbstractBaseUser | AnonymousUser
+# Whoever asks: ``request.user``, signed in or not (AUTH_USER_MODEL is Django's own User).
+User = auth.User | auth.AnonymousUser
 
 
-def _active(user: User | None) -> bool:
+def _active(user: User | None) -> TypeGuard[auth.User]:
     return user is not None and user.is_authenticated and user.is_active
 
 
@@ -150,3 +152,13 @@ def _councils_with_role(
         roles = roles.filter(role__in=kinds)
     # A subquery, not a join: callers filter by it without duplicate rows or .distinct().
     return Council.objects.filter(pk__in=roles.values("council_id"))
+
+
+def account(user: User | None) -> auth.User:
+    """The signed-in account acting as ``user``: what a service records as the one who
+    created, opened, cast or closed something. Services call it after their permission
+    check, which lets no anonymous or inactive user through; it refuses them as that
+    check does."""
+    if not _active(user):
+        raise NotFound(_("Not found."))
+    return user

@@ -10,7 +10,7 @@ import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from council.models import Council
 from . import permissions
 from .models import MemberUnit, Role
 
-Actor = AbstractBaseUser
+Actor = permissions.User
 
 _UNIT_FIELDS = ("name", "short_name", "voting", "label", "joined_on", "left_on")
 
@@ -107,7 +107,7 @@ def update_unit(*, actor: Actor, unit: MemberUnit, **fields: Any) -> MemberUnit:
 def grant_role(
     *,
     actor: Actor,
-    user: AbstractBaseUser,
+    user: User,
     council: Council,
     role: str,
     unit: MemberUnit | None = None,
@@ -146,7 +146,7 @@ def revoke_role(*, actor: Actor, role: Role) -> None:
     ledger.append(council_id=council_id, actor=actor, action="role.revoked", object=name, data=data)
 
 
-def user_by_username(username: str) -> AbstractBaseUser:
+def user_by_username(username: str) -> User:
     """The existing account named ``username``, or a 400 naming the field."""
     try:
         return get_user_model().objects.get_by_natural_key(username)

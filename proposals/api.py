@@ -98,7 +98,9 @@ class BallotSerializer(serializers.Serializer):
 
 
 class LineSerializer(serializers.Serializer):
-    required = serializers.IntegerField()
+    # DRF's metaclass takes declared fields off the class: not Field.required, as the
+    # stubs assume.
+    required = serializers.IntegerField()  # type: ignore[assignment]
     met = serializers.BooleanField()
 
 
@@ -168,7 +170,8 @@ class ProposalViewSet(ListReadCreateViewSet):
         access = access_for(request, meeting.council_id)
         serializer = self.get_serializer(data=request.data)
         # Only this council's units are valid (no existence oracle for other councils').
-        serializer.fields["proposer_unit"].queryset = MemberUnit.objects.filter(
+        # The stubs know get_serializer() as a BaseSerializer and its fields as Fields.
+        serializer.fields["proposer_unit"].queryset = MemberUnit.objects.filter(  # type: ignore[attr-defined]
             council_id=meeting.council_id
         )
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None

@@ -90,12 +90,12 @@ def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
     wanted = list(council_ids) if council_ids is not None else None
     report = ledger.verify(wanted)
     said = _Ledger(wanted)
-    for council, seq, (proposal, number) in said.late:
+    for council, seq, (proposal_pk, number) in said.late:
         report.problem(
             council,
             seq,
             "ballot_after_close",
-            f"proposal {proposal}, vote {number}: a ballot was recorded after its vote closed",
+            f"proposal {proposal_pk}, vote {number}: a ballot was recorded after its vote closed",
         )
 
     meetings = Meeting.objects.exclude(status=Meeting.Status.SCHEDULED)
@@ -136,9 +136,9 @@ def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
             )
         if vote.closed_at is None:
             continue
-        stored = {k: v for k, v in (vote.result or {}).items() if k != "explanation"}
+        stored_result = {k: v for k, v in (vote.result or {}).items() if k != "explanation"}
         logged = said.results.get(key)
-        if logged != stored or (logged or {}).get("outcome") != vote.outcome:
+        if logged != stored_result or (logged or {}).get("outcome") != vote.outcome:
             report.problem(
                 council,
                 None,
@@ -157,10 +157,10 @@ def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
     seen: set[tuple[VoteKey, int]] = set()
     for ballot in ballots.iterator(chunk_size=2000):
         proposal = ballot.vote.proposal
-        key = ((proposal.pk, ballot.vote.number), ballot.unit_id)
-        seen.add(key)
+        ballot_key = ((proposal.pk, ballot.vote.number), ballot.unit_id)
+        seen.add(ballot_key)
         name = f"proposal {proposal.pk}, vote {ballot.vote.number}, unit {ballot.unit_id}"
-        if said.ballots.get(key) != ballot.choice:
+        if said.ballots.get(ballot_key) != ballot.choice:
             report.problem(
                 proposal.council_id,
                 None,
@@ -174,12 +174,12 @@ def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
                 "ballot_not_eligible",
                 f"{name}: the unit was not eligible",
             )
-    for (proposal, number), unit in said.ballots.keys() - seen:
+    for (proposal_pk, number), unit in said.ballots.keys() - seen:
         report.problem(
             None,
             None,
             "ballot_missing",
-            f"proposal {proposal}, vote {number}, unit {unit}: a recorded ballot is not stored",
+            f"proposal {proposal_pk}, vote {number}, unit {unit}: a recorded ballot is not stored",
         )
     return {
         "ok": report.ok,

@@ -153,6 +153,8 @@ def _dump(value: Any) -> str:
 
 def _decision(vote: Vote, eligible: list[int], ballots: list[str]) -> str:
     """One decision as JSON text; ``ballots`` are its ballots, already JSON texts."""
+    if vote.closed_at is None:
+        raise ValueError(f"vote {vote.pk} is open: only closed votes are decisions")
     proposal = vote.proposal
     meeting = proposal.meeting
     fields = {

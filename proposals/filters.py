@@ -80,7 +80,8 @@ class ParsedFilter(django_filters.Filter):
 
     def __init__(self, *, schema: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        extend_schema_field(schema)(self)
+        # drf-spectacular types its decorator for callables; it only sets an attribute.
+        extend_schema_field(schema)(self)  # type: ignore[type-var]
 
 
 # What parse_moment() accepts, for the schema.

@@ -111,6 +111,9 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    # current_vote's cache: in the instance's __dict__ once read or set, never a field.
+    _current_vote: Vote | None
+
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         self.__dict__.pop("_current_vote", None)
         super().refresh_from_db(*args, **kwargs)

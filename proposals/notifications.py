@@ -70,7 +70,7 @@ def plan_result(vote: Vote) -> int:
     return _plan(vote, Notification.Kind.RESULT, people)
 
 
-def unplanned() -> list[tuple[int, str]]:
+def unplanned() -> list[tuple[int, Notification.Kind]]:
     """(vote, kind) of votes whose emails were never planned: open votes (before their
     deadline) without their "vote opened" plan, closed votes without their result's.
     Their task could not be queued (the broker was down) or was lost with the broker's
@@ -109,10 +109,10 @@ def _message(note: Notification) -> tuple[str, str]:
             body += f"\nDeadline: {local:%Y-%m-%d %H:%M} ({council.time_zone})."
     elif note.kind == Notification.Kind.REMINDER:
         subject = f"[{council.name}] Reminder: your unit has not voted on {proposal.title}"
-        local = vote.deadline.astimezone(council.zone) if vote.deadline else None
+        closes = vote.deadline.astimezone(council.zone) if vote.deadline else None
         body = f"Your unit has no ballot yet on “{proposal.title}”."
-        if local:
-            body += f"\nThe vote closes at {local:%Y-%m-%d %H:%M} ({council.time_zone})."
+        if closes:
+            body += f"\nThe vote closes at {closes:%Y-%m-%d %H:%M} ({council.time_zone})."
     else:
         result = tally.result_of(vote)
         outcome = explain.outcome_word(vote.outcome or "")

@@ -21,7 +21,7 @@ import datetime
 from typing import Any
 
 from celery import current_app
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -45,7 +45,7 @@ from members.models import MemberUnit
 from . import explain, tally
 from .models import Ballot, Proposal, Vote
 
-Actor = AbstractBaseUser
+Actor = permissions.User
 
 
 def _after_commit(task_name: str, vote_id: int) -> None:
@@ -116,7 +116,7 @@ def create_proposal(
         proposer_unit=proposer_unit,
         kind=kind,
         deadline=deadline,
-        created_by=actor,
+        created_by=permissions.account(actor),
     )
     check_model(proposal, exclude=["position"])
     meeting = lock(Meeting, meeting.pk, shared=True)
@@ -303,7 +303,7 @@ def open_vote(
         rules=meeting.council.rule_set_for(proposal.kind).as_dict(),
         deadline=deadline,
         opened_at=now,
-        opened_by=actor,
+        opened_by=permissions.account(actor),
     )
     vote.eligible_units.set(eligible)
     proposal.status = Proposal.Status.OPEN
@@ -400,7 +400,9 @@ def cast_ballot(
         if not created:
             arrival = None  # a concurrent cast of the same unit checked it in
 
-    ballot, previous = _store_ballot(vote, unit, choice, actor, now, recorded_by_secretary)
+    ballot, previous = _store_ballot(
+        vote, unit, choice, permissions.account(actor), now, recorded_by_secretary
+    )
     # Ledger appends come last: the chain's lock is then never held while this
     # transaction waits for another lock (the ballot row, an attendance insert).
     if arrival is not None:
@@ -465,7 +467,7 @@ def _store_ballot(
     vote: Vote,
     unit: MemberUnit,
     choice: str,
-    actor: Actor,
+    actor: User,
     now: datetime.datetime,
     recorded_by_secretary: bool,
 ) -> tuple[Ballot, str | None]:
@@ -478,7 +480,7 @@ def _store_ballot(
         cast_at=now,
         recorded_by_secretary=recorded_by_secretary,
     )
-    values = [choice, actor.pk, now, recorded_by_secretary]
+    values = (choice, actor.pk, now, recorded_by_secretary)
     with connection.cursor() as cursor:
         # A first ballot is one statement: in a burst nearly every cast is a first one.
         # The unique constraint arbitrates two first casts of one unit (no savepoint:
@@ -555,7 +557,7 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
     vote.outcome = str(result.outcome)
     vote.result = record
     vote.closed_at = now
-    vote.closed_by = actor
+    vote.closed_by = None if actor is None else permissions.account(actor)
     vote.save(update_fields=["outcome", "result", "closed_at", "closed_by"])
     Proposal.objects.filter(pk=proposal.pk).update(status=Proposal.Status.CLOSED)
     proposal.status = Proposal.Status.CLOSED

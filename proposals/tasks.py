@@ -13,6 +13,7 @@ redelivered (docs/deploy.md, "Faults") and sends only what is still unsent.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -50,7 +51,7 @@ def close_due_votes() -> int:
 # Mail servers and databases fail for a moment: retry those errors only, with backoff
 # (waits of up to 1, 2, 4, 8, 16 s, jittered); deliver_pending sweeps whatever is left.
 # The periodic tasks are not retried: beat runs them again within minutes.
-RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
+RETRY: dict[str, Any] = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "max_retries": 5}
 
 
 @shared_task(**RETRY)
@@ -83,11 +84,11 @@ def deliver_pending() -> int:
             sent += notifications.deliver(vote_id, kind)
         except Exception:
             log.exception("planning of %s notifications for vote %s failed", kind, vote_id)
-    for vote_id, kind in notifications.pending():
+    for vote_id, planned_kind in notifications.pending():
         try:
-            sent += notifications.deliver(vote_id, kind)
+            sent += notifications.deliver(vote_id, planned_kind)
         except Exception:
-            log.exception("delivery of %s notifications for vote %s failed", kind, vote_id)
+            log.exception("delivery of %s notifications for vote %s failed", planned_kind, vote_id)
     return sent
 
 

@@ -44,7 +44,8 @@ class ProposalForm(forms.Form):
 
     def __init__(self, *args: object, council_id: int, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["proposer_unit"].queryset = MemberUnit.objects.filter(
+        # A ModelChoiceField: the stubs know the form's fields as plain Fields.
+        self.fields["proposer_unit"].queryset = MemberUnit.objects.filter(  # type: ignore[attr-defined]
             council_id=council_id
         ).order_by("short_name")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
@@ -46,8 +47,8 @@ def verified(env: dict[str, str]) -> dict[str, object]:
     return report
 
 
-def snapshot(server: PrivatePostgres, name: str) -> dict[str, object]:
-    counts: dict[str, object] = {
+def snapshot(server: PrivatePostgres, name: str) -> dict[str, Any]:
+    counts: dict[str, Any] = {
         table: server.sql(f"SELECT count(*) FROM {table}", name)[0][0]  # noqa: S608 — fixed names
         for table in TABLES
     }

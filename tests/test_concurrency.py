@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -30,7 +30,9 @@ from .personas import World, build_world, check_in_units, make_user, new_meeting
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+# Callable[..., Any]: the calls bind their loop variables as lambda defaults
+# (``lambda u=u: ...``), which mypy cannot match with Callable[[], Any].
+def at_once(calls: Sequence[Callable[..., Any]]) -> list[Any]:
     """Run every call in its own thread, released together; return results or errors."""
     barrier = threading.Barrier(len(calls))
     results: list[Any] = [None] * len(calls)
@@ -226,7 +228,7 @@ def test_a_unit_leaving_never_votes_after_it_left() -> None:
     proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
     proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
     racing = w.units[:8]
-    calls: list[Callable[[], Any]] = []
+    calls: list[Callable[..., Any]] = []
     for unit in racing:
         calls.append(
             lambda u=unit: proposal_services.cast_ballot(

@@ -17,7 +17,7 @@ from proposals.models import Ballot, Proposal, Vote
 from .personas import World
 
 
-def refused_by_database(write) -> None:  # type: ignore[no-untyped-def]
+def refused_by_database(write) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         write()
 

@@ -20,7 +20,7 @@ from proposals.rules import Basis, Counts, Line, Outcome, RuleSet, Threshold, ev
 LOCALE = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
-def spec_example(basis: Basis = Basis.MEMBERS):  # type: ignore[no-untyped-def]
+def spec_example(basis: Basis = Basis.MEMBERS):
     return evaluate(Counts(eligible=21, present=15, yes=8, no=4, abstain=3), RuleSet(basis=basis))
 
 

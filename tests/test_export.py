@@ -168,7 +168,7 @@ def test_a_tampered_export_fails_loudly(
 def test_the_verifiers_own_arithmetic_agrees_with_the_rule_module(basis: str) -> None:
     for case in CASES:
         counts = [int(case[k]) for k in ("eligible", "present", "yes", "no", "abstain")]
-        mine = verify_export.derive(rules.RuleSet(basis=basis).as_dict(), *counts[:4])
+        mine = verify_export.derive(rules.RuleSet(basis=rules.Basis(basis)).as_dict(), *counts[:4])
         assert mine["readings"] == {b: case[f"outcome_{b}"] for b in verify_export.BASES}
         assert mine["outcome"] == case[f"outcome_{basis}"]
 

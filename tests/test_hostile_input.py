@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from council import services as council_services
@@ -64,7 +65,7 @@ def hostile_meeting(world: World) -> tuple[Meeting, Proposal, Proposal, MemberUn
         actor=world.alice,
         council=world.council,
         title=SCRIPT + ATTRIBUTE,
-        scheduled_at=council_services.timezone.now(),
+        scheduled_at=timezone.now(),
     )
     meeting = council_services.start_meeting(actor=world.alice, meeting=meeting)
     check_in_units(world, meeting, [*world.units[:15], unit])
@@ -141,7 +142,7 @@ def test_the_json_export_keeps_the_text_exactly(
 ) -> None:
     response = client_for(world, "dave").get(f"{API}/decisions/?format=json")
     assert response["Content-Type"].startswith("application/json")
-    export = json.loads(b"".join(response.streaming_content))
+    export = json.loads(b"".join(response.streaming_content))  # type: ignore[attr-defined]  # streamed; not in the stubs' test response
     assert [d["title"] for d in export["decisions"]] == [SCRIPT]
 
 
@@ -158,7 +159,7 @@ def test_every_text_cell_of_the_csv_is_neutralised(world: World) -> None:
         proposal_services.open_vote(actor=world.alice, proposal=proposal)
         proposal_services.close_vote(actor=world.alice, proposal=proposal)
     response = client_for(world, "dave").get(f"{API}/decisions/?format=csv")
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]  # streamed; not in the stubs' test response
     rows = list(csv.reader(io.StringIO(text)))
     cells = [cell for row in rows[1:] for cell in row]
     assert len(rows) == 1 + len(FORMULAS)

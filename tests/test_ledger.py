@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -19,7 +20,7 @@ from .personas import World, open_proposal
 
 
 @pytest.fixture
-def history(world: World, meeting) -> World:  # type: ignore[no-untyped-def]
+def history(world: World, meeting) -> World:
     proposal = open_proposal(world, meeting)
     for unit in world.units[:12]:
         proposal_services.cast_ballot(actor=world.alice, proposal=proposal, unit=unit, choice="yes")
@@ -162,7 +163,7 @@ def test_append_refuses_data_that_would_not_hash_back(world: World) -> None:
         )
 
 
-def _verify_command(*, expect_failure: bool = False) -> dict:  # type: ignore[type-arg]
+def _verify_command(*, expect_failure: bool = False) -> dict[str, Any]:
     from io import StringIO
 
     from django.core.management.base import CommandError
@@ -184,7 +185,7 @@ def test_it_catches_a_forked_chain(history: World) -> None:
             "ALTER TABLE council_ledgerevent DROP CONSTRAINT ledger_one_successor_per_event"
         )
     original = events(history)[10]
-    fields = dict(
+    fields: dict[str, Any] = dict(
         council=history.council.pk,
         seq=original.seq,
         at=ledger.format_time(original.at),

@@ -61,7 +61,8 @@ def old_release(tmp_path: Path) -> Path:
 @pytest.fixture
 def scratch_url() -> Iterator[str]:
     db = settings.DATABASES["default"]
-    params = {k: db[k.upper()] for k in ("host", "port", "user", "password") if db.get(k.upper())}
+    # A computed key, which a TypedDict does not take; each is one of the four named.
+    params = {k: db[k.upper()] for k in ("host", "port", "user", "password") if db.get(k.upper())}  # type: ignore[literal-required]
     admin = psycopg2.connect(dbname="postgres", **params)
     admin.autocommit = True
     with admin.cursor() as cursor:

@@ -25,7 +25,7 @@ ADMIN_MODELS = [
 ]
 
 
-def signed_in(user) -> Client:  # type: ignore[no-untyped-def]
+def signed_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client

@@ -64,7 +64,7 @@ def test_healthz_reports_the_database(db: None) -> None:
     assert response.json()["ok"] is True and response.json()["database"] == "ok"
 
 
-def test_healthz_is_503_when_the_broker_is_down(db: None, settings) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_is_503_when_the_broker_is_down(db: None, settings) -> None:
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     settings.CELERY_TASK_ALWAYS_EAGER = False
     response = Client().get("/healthz")
@@ -178,5 +178,5 @@ def test_an_unhandled_exception_is_written_with_its_traceback_to_stderr(tmp_path
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def redirect_request(self, *args, **kwargs):
         return None

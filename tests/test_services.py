@@ -29,10 +29,12 @@ def row_counts() -> dict[str, int]:
         for m in apps.get_models()
         if m._meta.app_label in {"council", "members", "proposals", "auth"}
     ]
-    return {m._meta.label: m.objects.count() for m in models}
+    return {m._meta.label: m._default_manager.count() for m in models}
 
 
-def state() -> tuple[dict[str, int], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def state() -> tuple[
+    dict[str, int], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]
+]:
     return (
         row_counts(),
         list(Proposal.objects.order_by("pk").values_list("pk", "status")),
@@ -41,8 +43,10 @@ def state() -> tuple[dict[str, int], list[tuple[Any, ...]], list[tuple[Any, ...]
     )
 
 
+# Callable[..., Any]: some calls bind a loop variable as a lambda default
+# (``lambda p=person: ...``), which mypy cannot match with Callable[[], Any].
 def refused(
-    call: Callable[[], Any], error: type[ServiceError], code: Code | None = None
+    call: Callable[..., Any], error: type[ServiceError], code: Code | None = None
 ) -> ServiceError:
     """Assert ``call`` is refused with ``error`` (and ``code``) and leaves no trace."""
     before = state()

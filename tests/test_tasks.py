@@ -186,7 +186,7 @@ def test_late_deliveries_do_not_announce_a_closed_vote(world: World) -> None:
     assert mail.outbox == []  # stamped, not sent: the vote had closed meanwhile
 
 
-def test_a_mail_outage_loses_nothing(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_mail_outage_loses_nothing(world: World, settings) -> None:
     from proposals import notifications
 
     with_emails(world)

@@ -21,7 +21,7 @@ from council.models import Meeting
 from proposals import audit, services, verify_export
 from proposals.exports import json_export
 from proposals.models import Ballot, Proposal, Vote
-from proposals.rules import Threshold
+from proposals.rules import Basis, Threshold
 
 from .personas import World, check_in_units, open_proposal
 
@@ -161,7 +161,7 @@ def test_a_later_change_of_the_special_rule_leaves_an_open_special_vote_alone(
         actor=w.root,
         council=w.council,
         special=type(stricter)(
-            quorum=stricter.quorum, majority=Threshold(3, 4, strict=False), basis="members"
+            quorum=stricter.quorum, majority=Threshold(3, 4, strict=False), basis=Basis.MEMBERS
         ),
     )
     w.council.refresh_from_db()

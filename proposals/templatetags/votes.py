@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from proposals import explain, rules
@@ -48,7 +50,7 @@ def percent(part: int, whole: int) -> int:
 
 
 @register.filter
-def get_item(mapping: dict, key: object) -> object:  # type: ignore[type-arg]
+def get_item(mapping: dict[Any, Any], key: object) -> object:
     return mapping.get(key)
 
 
@@ -58,7 +60,7 @@ def make_list_words(value: str) -> list[str]:
 
 
 @register.filter
-def last_closed(proposals: list) -> object:  # type: ignore[type-arg]
+def last_closed(proposals: list[Any]) -> object:
     """The most recently closed proposal of an agenda, for the projector between votes."""
     closed = [p for p in proposals if p.status == "closed" and p.closed_at]
     return max(closed, key=lambda p: p.closed_at) if closed else None

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import QuerySet
 
 from proposals import exports
 from proposals.filters import DecisionFilter
@@ -30,7 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        decisions = Vote.objects.closed()
+        # A QuerySet[Vote]: what the filter set's .qs gives back (typed as any model's).
+        decisions: QuerySet[Vote] = Vote.objects.closed()
         if options["council"]:
             decisions = decisions.filter(proposal__council_id__in=options["council"])
         chosen = {
