@@ -691,12 +691,13 @@ def main() -> None:
     began = time.perf_counter()
     check_tools()
     sys.path.insert(0, str(ROOT / "bench"))
-    from common import ensure_database, reset_database
+    from common import ensure_database, register_tasks, reset_database
 
     ensure_database(BENCH_DB)
     import django
 
     django.setup()
+    register_tasks()
     from bench.fixtures import council_of
 
     reset_database()
