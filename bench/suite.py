@@ -96,7 +96,8 @@ def start_gunicorn() -> subprocess.Popen[bytes]:
     log = open(tempfile.gettempdir() + "/quorum-bench-gunicorn.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            # Beside the interpreter that runs the suite (the checkout's .venv under make).
+            str(Path(sys.executable).parent / "gunicorn"),
             "council.wsgi",
             "--workers",
             str(WORKERS),
