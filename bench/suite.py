@@ -180,6 +180,7 @@ def throughput(big: Any, seconds: int) -> None:
         "authenticated": auth,
         "ballots": ballots,
         "pgbench_tps": tps,
+        "seconds": seconds,
         "units_with_ballot": cast,
     }
 
@@ -264,7 +265,7 @@ def close_and_tally(council: Any, vote_id: int) -> None:
     from proposals import tally
     from proposals.models import Ballot, Vote
 
-    say("3. tally and close of the 10,000-unit vote ...")
+    say(f"3. tally and close of the {len(council.units):,}-unit vote ...")
     # The vote with its proposal and meeting, as a page that shows the live tally has them.
     vote = Vote.objects.select_related("proposal__meeting").get(pk=vote_id)
     begin = time.perf_counter()
@@ -531,6 +532,7 @@ def verify_ledger_at(events: int) -> None:
         env=env,
     ).stdout
     RESULTS["verify"] = [line for line in out.splitlines() if line.startswith("|")]
+    RESULTS["verify_events"] = events
 
 
 # --- The report -----------------------------------------------------------------------
@@ -627,7 +629,7 @@ def render(args: argparse.Namespace, took: float) -> str:
         "",
         "## 1. Ballot throughput over HTTP",
         "",
-        f"wrk, 32 connections, {args.seconds} s each; the ballots are authenticated `PUT "
+        f"wrk, 32 connections, {t['seconds']} s each; the ballots are authenticated `PUT "
         f"/api/v1/proposals/{{id}}/ballots/{{unit}}/` over {len(RESULTS['units']):,} units "
         "(most replace an earlier ballot).",
         "",
@@ -663,7 +665,7 @@ def render(args: argparse.Namespace, took: float) -> str:
         )
     lines += [
         "",
-        "## 3. Tally and close of a 10,000-unit vote",
+        f"## 3. Tally and close of a {close['units']:,}-unit vote",
         "",
         "| step | ms | ratio to COUNT | queries |",
         "|---|---:|---:|---:|",
@@ -700,7 +702,11 @@ def render(args: argparse.Namespace, took: float) -> str:
             f"{run['rows'] / run['seconds']:,.0f} | {run['bytes'] / 1e6:,.0f} | "
             f"{run['peak_kb'] / 1024:.0f} |"
         )
-    lines += ["", "`bench/verify.py --events 100000` (its own scratch database):", ""]
+    lines += [
+        "",
+        f"`bench/verify.py --events {RESULTS['verify_events']}` (its own scratch database):",
+        "",
+    ]
     lines += RESULTS["verify"]
     analysis = ROOT / "bench" / "analysis.md"
     if analysis.exists():
