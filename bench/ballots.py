@@ -79,12 +79,13 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from common import ensure_database, reset_database
+    from common import ensure_database, register_tasks, reset_database
 
     ensure_database(BENCH_DB)
     import django
 
     django.setup()
+    register_tasks()
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext

@@ -96,7 +96,8 @@ def start_gunicorn() -> subprocess.Popen[bytes]:
     log = open(tempfile.gettempdir() + "/quorum-bench-gunicorn.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            # Beside the interpreter that runs the suite (the checkout's .venv under make).
+            str(Path(sys.executable).parent / "gunicorn"),
             "council.wsgi",
             "--workers",
             str(WORKERS),
@@ -123,17 +124,17 @@ def start_gunicorn() -> subprocess.Popen[bytes]:
 
 def verify_and_recount(council_id: int, expect: dict[int, int] | None = None) -> None:
     """The council's chain, a replay of every ballot and result against the tables, and
-    the expected number of ballots per vote."""
+    the expected number of ballots per vote (by vote id)."""
     from proposals import audit
     from proposals.models import Ballot
 
     report = audit.verify([council_id])
     if not report["ok"]:
         raise SystemExit(f"LEDGER CHECK FAILED: {report['problems'][:5]}")
-    for pid, count in (expect or {}).items():
-        stored = Ballot.objects.filter(proposal_id=pid).count()
+    for vote_id, count in (expect or {}).items():
+        stored = Ballot.objects.filter(vote_id=vote_id).count()
         if stored != count:
-            raise SystemExit(f"RECOUNT FAILED: proposal {pid} has {stored} ballots, not {count}")
+            raise SystemExit(f"RECOUNT FAILED: vote {vote_id} has {stored} ballots, not {count}")
     RESULTS.setdefault("verifications", []).append(report["events"])
 
 
@@ -171,7 +172,7 @@ def throughput(big: Any, seconds: int) -> None:
     tps = pgbench(seconds)
     from proposals.models import Ballot
 
-    cast = Ballot.objects.filter(proposal=proposal).count()
+    cast = Ballot.objects.filter(vote=proposal.current_vote).count()
     verify_and_recount(big.council.pk)
     proposal_services.close_vote(actor=big.secretary, proposal=proposal)
     RESULTS["throughput"] = {
@@ -179,6 +180,7 @@ def throughput(big: Any, seconds: int) -> None:
         "authenticated": auth,
         "ballots": ballots,
         "pgbench_tps": tps,
+        "seconds": seconds,
         "units_with_ballot": cast,
     }
 
@@ -225,6 +227,7 @@ def pgbench(seconds: int) -> float:
 
 
 def burst(council: Any, label: str) -> int:
+    """Every unit of the council casts at once on a new vote; returns the vote's id."""
     from bench import load
     from proposals import services as proposal_services
 
@@ -245,35 +248,37 @@ def burst(council: Any, label: str) -> int:
     ]
     say(f"2. burst of {len(requests):,} delegates ...")
     run = load.burst(HOST, PORT, requests, connections=64)
-    verify_and_recount(council.council.pk, {proposal.pk: len(requests) - run.errors})
+    vote_id = proposal.current_vote.pk
+    verify_and_recount(council.council.pk, {vote_id: len(requests) - run.errors})
     RESULTS.setdefault("bursts", []).append((len(requests), run))
-    return proposal.pk
+    return vote_id
 
 
 # --- 3. Close and tally ---------------------------------------------------------------
 
 
-def close_and_tally(council: Any, proposal_id: int) -> None:
+def close_and_tally(council: Any, vote_id: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from proposals import services as proposal_services
     from proposals import tally
-    from proposals.models import Ballot, Proposal
+    from proposals.models import Ballot, Vote
 
-    say("3. tally and close of the 10,000-unit vote ...")
-    proposal = Proposal.objects.select_related("meeting").get(pk=proposal_id)
+    say(f"3. tally and close of the {len(council.units):,}-unit vote ...")
+    # The vote with its proposal and meeting, as a page that shows the live tally has them.
+    vote = Vote.objects.select_related("proposal__meeting").get(pk=vote_id)
     begin = time.perf_counter()
-    baseline = Ballot.objects.filter(proposal_id=proposal_id).count()
+    baseline = Ballot.objects.filter(vote_id=vote_id).count()
     count_s = time.perf_counter() - begin
     with CaptureQueriesContext(connection) as live:
         begin = time.perf_counter()
-        counted = tally.count_vote(proposal)
-        tally.evaluate(proposal, counted)
+        counted = tally.count_vote(vote)
+        tally.evaluate(vote, counted)
         tally_s = time.perf_counter() - begin
     with CaptureQueriesContext(connection) as closing:
         begin = time.perf_counter()
-        closed = proposal_services.close_vote(actor=council.secretary, proposal=proposal)
+        closed = proposal_services.close_vote(actor=council.secretary, proposal=vote.proposal)
         close_s = time.perf_counter() - begin
     voted = closed.result["yes"] + closed.result["no"] + closed.result["abstain"]
     if voted != baseline:
@@ -308,9 +313,9 @@ def pages(council: Any) -> None:
         )
         for i in range(20)
     ]
-    vote = proposal_services.open_vote(actor=council.secretary, proposal=proposals[0])
+    voting = proposal_services.open_vote(actor=council.secretary, proposal=proposals[0])
     for unit, delegate in list(zip(council.units, council.delegates, strict=True))[:200]:
-        proposal_services.cast_ballot(actor=delegate, proposal=vote, unit=unit, choice="yes")
+        proposal_services.cast_ballot(actor=delegate, proposal=voting, unit=unit, choice="yes")
     secretary, delegate = Client(), Client()
     secretary.force_login(council.secretary)
     delegate.force_login(council.delegates[0])
@@ -321,7 +326,7 @@ def pages(council: Any) -> None:
         ("live quorum part", secretary, f"/meetings/{council.meeting.pk}/live/quorum/"),
         ("live vote part", secretary, f"/meetings/{council.meeting.pk}/live/vote/"),
         ("projector", secretary, f"/meetings/{council.meeting.pk}/projector/"),
-        ("ballot page (delegate)", delegate, f"/proposals/{vote.pk}/vote/"),
+        ("ballot page (delegate)", delegate, f"/proposals/{voting.pk}/vote/"),
         ("council page", secretary, f"/councils/{slug}/"),
         ("decisions register", secretary, f"/councils/{slug}/decisions/"),
     ]
@@ -338,7 +343,7 @@ def pages(council: Any) -> None:
             if answer.status_code != 200:
                 raise SystemExit(f"{url} answered {answer.status_code}")
         rows.append((label, statistics.median(times), len(ctx.captured_queries)))
-    proposal_services.close_vote(actor=council.secretary, proposal=vote)
+    proposal_services.close_vote(actor=council.secretary, proposal=voting)
     RESULTS["pages"] = rows
 
 
@@ -347,7 +352,13 @@ def pages(council: Any) -> None:
 
 def export_dataset(council: Any, target_ballots: int, state: dict[str, Any]) -> None:
     """Grow the export council's register to ``target_ballots`` ballot rows: closed votes
-    of all its units, each with its ledger events (vote opened, every cast, closed)."""
+    of all its units, each with its snapshot of eligible units and its ledger events (vote
+    opened, every cast, closed).
+
+    One template decision goes through the services; the rest are copies of it written
+    in bulk — its proposal, its vote (frozen rules and result), the vote's snapshot and
+    ballots — and each copy's events say what the template's said about its own vote, so
+    ``audit.verify`` replays every copy cleanly."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -369,7 +380,8 @@ def export_dataset(council: Any, target_ballots: int, state: dict[str, Any]) -> 
         template = proposal_services.close_vote(actor=council.secretary, proposal=template)
         state["template"] = template
     template = state["template"]
-    have = Ballot.objects.filter(proposal__meeting=council.meeting).count()
+    template_vote = template.current_vote
+    have = Ballot.objects.filter(vote__proposal__meeting=council.meeting).count()
     copies = (target_ballots - have) // units
     if copies <= 0:
         return
@@ -378,49 +390,72 @@ def export_dataset(council: Any, target_ballots: int, state: dict[str, Any]) -> 
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO proposals_proposal (meeting_id, title, body, proposer_unit_id,
-                    position, status, outcome, deadline, created_by_id, created_at, opened_at,
-                    opened_by_id, closed_at, closed_by_id, withdrawn_at, rules, result)
-                SELECT meeting_id, 'Decision ' || n, body, proposer_unit_id, %s + n, status,
-                    outcome, deadline, created_by_id, created_at, opened_at, opened_by_id,
-                    closed_at, closed_by_id, withdrawn_at, rules, result
+                INSERT INTO proposals_proposal (council_id, meeting_id, title, body,
+                    proposer_unit_id, kind, position, status, deadline, created_by_id,
+                    created_at, withdrawn_at)
+                SELECT council_id, meeting_id, 'Decision ' || n, body, proposer_unit_id, kind,
+                    %s + n, status, deadline, created_by_id, created_at, withdrawn_at
                 FROM proposals_proposal, generate_series(0, %s - 1) AS n
                 WHERE id = %s
+                ORDER BY n
                 RETURNING id
                 """,
                 [start_position, copies, template.pk],
             )
-            new_ids = [row[0] for row in cursor.fetchall()]
+            proposal_ids = [row[0] for row in cursor.fetchall()]
             cursor.execute(
                 """
-                INSERT INTO proposals_ballot (proposal_id, unit_id, choice, cast_by_id, cast_at,
-                    recorded_by_secretary)
-                SELECT p, unit_id, choice, cast_by_id, cast_at, recorded_by_secretary
-                FROM proposals_ballot, unnest(%s::bigint[]) AS p
-                WHERE proposal_id = %s
+                INSERT INTO proposals_vote (proposal_id, number, kind, rules, deadline,
+                    opened_at, opened_by_id, closed_at, closed_by_id, outcome, result)
+                SELECT p, number, kind, rules, deadline, opened_at, opened_by_id, closed_at,
+                    closed_by_id, outcome, result
+                FROM proposals_vote, unnest(%s::bigint[]) AS p
+                WHERE id = %s
+                RETURNING id, proposal_id
                 """,
-                [new_ids, template.pk],
+                [proposal_ids, template_vote.pk],
             )
-        # Each copy's events say what the template's said, so the copies replay cleanly.
+            votes = cursor.fetchall()
+            vote_ids = [vote_id for vote_id, _ in votes]
+            cursor.execute(
+                """
+                INSERT INTO proposals_vote_eligible_units (vote_id, memberunit_id)
+                SELECT v, memberunit_id
+                FROM proposals_vote_eligible_units, unnest(%s::bigint[]) AS v
+                WHERE vote_id = %s
+                """,
+                [vote_ids, template_vote.pk],
+            )
+            cursor.execute(
+                """
+                INSERT INTO proposals_ballot (vote_id, unit_id, choice, cast_by_id, cast_at,
+                    recorded_by_secretary)
+                SELECT v, unit_id, choice, cast_by_id, cast_at, recorded_by_secretary
+                FROM proposals_ballot, unnest(%s::bigint[]) AS v
+                WHERE vote_id = %s
+                """,
+                [vote_ids, template_vote.pk],
+            )
+        # Each copy's events say what the template's said, about the copy's own vote.
         said = list(
             LedgerEvent.objects.filter(
                 council=council.council,
-                object=f"proposal:{template.pk}",
-                action__in=["proposal.vote_opened", "proposal.ballot_cast", "proposal.vote_closed"],
+                object=f"vote:{template_vote.pk}",
+                action__in=["vote.opened", "vote.ballot_cast", "vote.closed"],
             )
             .order_by("seq")
             .values_list("actor", "action", "data")
         )
         now = timezone.now()
         events: list[dict[str, Any]] = []
-        for pid in new_ids:
+        for vote_id, proposal_id in votes:
             events.extend(
                 {
                     "at": now,
                     "actor": actor,
                     "action": action,
-                    "object": f"proposal:{pid}",
-                    "data": data,
+                    "object": f"vote:{vote_id}",
+                    "data": {**data, "proposal": proposal_id},
                 }
                 for actor, action, data in said
             )
@@ -444,10 +479,10 @@ def hwm_kb():
             return int(line.split()[1])
 import django; django.setup()
 from proposals import exports
-from proposals.models import Proposal, Ballot
-decisions = Proposal.objects.filter(status="closed", meeting__council_id={council_id})
+from proposals.models import Vote, Ballot
+decisions = Vote.objects.closed().filter(proposal__council_id={council_id})
 rows = decisions.count() if {kind!r} == "csv" else Ballot.objects.filter(
-    proposal__in=decisions).count()
+    vote__in=decisions).count()
 before = hwm_kb()
 begin = time.perf_counter()
 chunks = exports.csv_rows(decisions) if {kind!r} == "csv" else exports.json_export(
@@ -497,6 +532,7 @@ def verify_ledger_at(events: int) -> None:
         env=env,
     ).stdout
     RESULTS["verify"] = [line for line in out.splitlines() if line.startswith("|")]
+    RESULTS["verify_events"] = events
 
 
 # --- The report -----------------------------------------------------------------------
@@ -593,7 +629,7 @@ def render(args: argparse.Namespace, took: float) -> str:
         "",
         "## 1. Ballot throughput over HTTP",
         "",
-        f"wrk, 32 connections, {args.seconds} s each; the ballots are authenticated `PUT "
+        f"wrk, 32 connections, {t['seconds']} s each; the ballots are authenticated `PUT "
         f"/api/v1/proposals/{{id}}/ballots/{{unit}}/` over {len(RESULTS['units']):,} units "
         "(most replace an earlier ballot).",
         "",
@@ -629,7 +665,7 @@ def render(args: argparse.Namespace, took: float) -> str:
         )
     lines += [
         "",
-        "## 3. Tally and close of a 10,000-unit vote",
+        f"## 3. Tally and close of a {close['units']:,}-unit vote",
         "",
         "| step | ms | ratio to COUNT | queries |",
         "|---|---:|---:|---:|",
@@ -666,7 +702,11 @@ def render(args: argparse.Namespace, took: float) -> str:
             f"{run['rows'] / run['seconds']:,.0f} | {run['bytes'] / 1e6:,.0f} | "
             f"{run['peak_kb'] / 1024:.0f} |"
         )
-    lines += ["", "`bench/verify.py --events 100000` (its own scratch database):", ""]
+    lines += [
+        "",
+        f"`bench/verify.py --events {RESULTS['verify_events']}` (its own scratch database):",
+        "",
+    ]
     lines += RESULTS["verify"]
     analysis = ROOT / "bench" / "analysis.md"
     if analysis.exists():
@@ -691,12 +731,13 @@ def main() -> None:
     began = time.perf_counter()
     check_tools()
     sys.path.insert(0, str(ROOT / "bench"))
-    from common import ensure_database, reset_database
+    from common import ensure_database, register_tasks, reset_database
 
     ensure_database(BENCH_DB)
     import django
 
     django.setup()
+    register_tasks()
     from bench.fixtures import council_of
 
     reset_database()

@@ -122,10 +122,10 @@ def main() -> None:
 
     def export_and_check() -> None:
         from proposals import exports
-        from proposals.models import Proposal
+        from proposals.models import Vote
 
         with export.open("w", encoding="utf-8") as out:
-            for chunk in exports.json_export(Proposal.objects.none(), councils=[council.pk]):
+            for chunk in exports.json_export(Vote.objects.none(), councils=[council.pk]):
                 out.write(chunk)
         result = subprocess.run(
             [
