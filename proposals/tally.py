@@ -42,7 +42,8 @@ def count_vote(
     if present_ids is None:
         present_ids = present_unit_ids(vote.proposal.meeting)
     if eligible is None:
-        eligible = vote.eligible_units.count()
+        # The snapshot's rows alone: the manager's count() joins the units table too.
+        eligible = Vote.eligible_units.through.objects.filter(vote_id=vote.pk).count()
     present = set(present_ids) | set(ballots)
     choices = Counter(ballots.values())
     counts = rules.Counts(
