@@ -115,7 +115,7 @@ QUORUM_PROXY_COUNT = env_int("QUORUM_PROXY_COUNT", 0)
 # that address* is refused for the cool-off. Locking the username alone would let anyone
 # lock every member out; the address alone would lock out a whole office behind one NAT.
 AUTHENTICATION_BACKENDS = [
-    "council.security.SignInGuard",
+    "council.http.security.SignInGuard",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("QUORUM_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
@@ -124,8 +124,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # A locked-out pair's further attempts are refused without extending the cool-off.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_CLIENT_IP_CALLABLE = "council.security.client_ip"
-AXES_LOCKOUT_CALLABLE = "council.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "council.http.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "council.http.security.lockout_response"
 # Successful sign-ins are not worth a row each; failures are (the admin lists them).
 AXES_DISABLE_ACCESS_LOG = True
 
@@ -176,7 +176,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Faults (issue 7): a lost database connection answers 503 with Retry-After.
-    "council.middleware.DatabaseUnavailableMiddleware",
+    "council.http.middleware.DatabaseUnavailableMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -351,15 +351,15 @@ EMAIL_TIMEOUT = env_seconds("EMAIL_TIMEOUT", 10)
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "council.api_auth.TokenAuthentication",
+        "council.api.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "council.api_pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "council.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     # drf-spectacular's, plus each operation's refusals (tests/test_schemathesis.py).
-    "DEFAULT_SCHEMA_CLASS": "council.api_schema.AutoSchema",
-    "EXCEPTION_HANDLER": "council.api_common.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "council.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "council.api.common.exception_handler",
     # ?format= is the register's download switch (csv, json), not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
     # (API fuzzing) The API speaks JSON only: a form encoding cannot say
@@ -369,7 +369,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # Rate limits (council/security.py): tokens per client address, ballots per person.
+    # Rate limits (council/http/security.py): tokens per client address, ballots per person.
     # The throttles name their own scope; the benchmark raises QUORUM_RATE_BALLOT.
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("QUORUM_RATE_TOKEN", "10/minute"),
@@ -391,7 +391,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The views' docstrings are for the code's readers; each operation's description is
-    # written for the API's callers in council/api_operations.py.
+    # written for the API's callers in council/api/operations.py.
     "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     # (API fuzzing) Request bodies get their own components, with what input must be (a
     # title that is not blank: minLength 1), not only what output is.

@@ -4,7 +4,8 @@ from django.urls import include, path
 
 from proposals import views as proposal_views
 
-from . import health, views
+from .http import health
+from .web import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -34,9 +35,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/", include("council.api_urls")),
+    path("api/", include("council.api.urls")),
 ]
 
-handler400 = "council.api_common.api_bad_request"
-handler404 = "council.api_common.api_not_found"
-handler500 = "council.api_common.api_server_error"
+handler400 = "council.http.handlers.api_bad_request"
+handler404 = "council.http.handlers.api_not_found"
+handler500 = "council.http.handlers.api_server_error"

@@ -9,13 +9,13 @@ from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api_common import (
+from council.api.common import (
     ListReadCreateViewSet,
     referenced,
     require_manage,
     scope,
 )
-from council.api_fields import StrictCharField, StrictModelSerializer
+from council.api.fields import StrictCharField, StrictModelSerializer
 from council.models import Council
 
 from . import permissions, services

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api_common import (
+from council.api.common import (
     FrozenRulesField,
     ListReadCreateViewSet,
     access_for,
@@ -22,11 +22,11 @@ from council.api_common import (
     require_manage,
     scope,
 )
-from council.api_fields import StrictModelSerializer, query_number
-from council.api_schema import COUNCIL_FILTER
+from council.api.fields import StrictModelSerializer, query_number
+from council.api.schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
+from council.http.security import BallotRateThrottle
 from council.models import Basis, Meeting
-from council.security import BallotRateThrottle
 from members import permissions
 from members.models import MemberUnit
 
@@ -327,7 +327,7 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     # The filters answer 400 with what is wrong, per parameter; ?council= is scope()'s.
     filter_backends = [DjangoFilterBackend]
     filterset_class = DecisionFilter
-    # The downloads' shapes, for the schema (council/api_schema.py).
+    # The downloads' shapes, for the schema (council/api/schema.py).
     schema_downloads = {
         "text/csv": {"type": "string"},
         "application/json": {

@@ -5,7 +5,7 @@ refuse and explain a filter the same way.
 A filter that is absent filters nothing; one that is present must be well formed: an
 empty value is as malformed as any other (the register page drops its form's empty
 "any" before it asks). The council is not among them: each entry point names it its own
-way, the API by ``?council=`` (:func:`council.api_common.scope`, with every list), the
+way, the API by ``?council=`` (:func:`council.api.common.scope`, with every list), the
 page by its address, the command by ``--council``, repeatable.
 """
 
@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
-from council.api_fields import query_number
+from council.api.fields import query_number
 
 from .models import Proposal, Vote
 

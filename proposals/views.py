@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from council.errors import Forbidden, Invalid
+from council.http.security import BallotRateThrottle, page_throttled
 from council.models import Meeting
-from council.security import BallotRateThrottle, page_throttled
-from council.web import act, refused, visible
+from council.web.pages import act, refused, visible
 from members.models import MemberUnit
 
 from . import services, tally

@@ -24,7 +24,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from council.api_operations import DESCRIPTIONS
+from council.api.operations import DESCRIPTIONS
 from members.models import Role
 from proposals import services as proposal_services
 from proposals.models import Proposal

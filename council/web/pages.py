@@ -16,10 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from council.errors import Forbidden, Invalid, NotFound, ServiceError
+from council.http import security
 from members import permissions
-
-from . import security
-from .errors import Forbidden, Invalid, NotFound, ServiceError
 
 M = TypeVar("M", bound=Model)
 

@@ -1,7 +1,7 @@
 """Pages for councils and meetings. Thin: they read, call one service, and redirect.
 
 Every change goes through a service (``council/services.py``, ``proposals/services.py``);
-``council/web.py`` turns refusals into messages. The meeting page is assembled by
+``council/web/pages.py`` turns refusals into messages. The meeting page is assembled by
 :func:`meeting_room` in a fixed number of queries, whatever the number of units.
 """
 
@@ -23,15 +23,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from council import ledger, services
+from council.errors import Forbidden
+from council.models import Attendance, Council, LedgerEvent, Meeting
 from members import permissions
 from members.models import MemberUnit, Role
 from proposals import explain, rules, tally
 from proposals.models import Ballot, Proposal, Vote
 
-from . import ledger, services
-from .errors import Forbidden
-from .models import Attendance, Council, LedgerEvent, Meeting
-from .web import act, refused, visible
+from .pages import act, refused, visible
 
 
 @login_required
@@ -141,7 +141,7 @@ def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _raise_form(form: forms.Form) -> None:
-    from .errors import Invalid
+    from council.errors import Invalid
 
     raise Invalid({k: [str(m) for m in v] for k, v in form.errors.items()})
 
@@ -439,6 +439,6 @@ def attendance(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
 
 
 def _not_found() -> None:
-    from .errors import NotFound
+    from council.errors import NotFound
 
     raise NotFound(_("No such unit in this council."))

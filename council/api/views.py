@@ -1,7 +1,7 @@
 """REST API for councils, meetings, attendance and the audit log.
 
 Views are thin: look up within what the caller may see, check the role, validate, call
-one service. Errors are mapped in ``council/api_common.py``.
+one service. Errors are mapped in ``council/api/common.py``.
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from council import services
+from council.http import security
+from council.models import Council, LedgerEvent, Meeting
 from members import permissions
 from members.models import MemberUnit, Role
 
-from . import security, services
-from .api_common import (
+from .common import (
     ListReadCreateViewSet,
     RulesField,
     access_for,
     require_manage,
     scope,
 )
-from .api_fields import StrictBooleanField, StrictModelSerializer
-from .models import Council, LedgerEvent, Meeting
+from .fields import StrictBooleanField, StrictModelSerializer
 
 # --- Authentication and identity ----------------------------------------------------------
 
@@ -175,7 +176,7 @@ class MeetingViewSet(ListReadCreateViewSet):
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from .api_common import referenced
+        from .common import referenced
 
         council = referenced(Council, request, "council", lambda c: c.pk)
         require_manage(request, council.pk)

@@ -7,9 +7,9 @@ adds what it cannot see:
   401 → 404 → 403 → 400 → 409 — and from the middleware (503 when the database is
   gone), so one schema class adds them to every operation that can give them, rather
   than an annotation per view;
-* each operation's description (``council/api_operations.py``), and the token
+* each operation's description (``council/api/operations.py``), and the token
   scheme's prefix;
-* the ``?council=`` filter of every list (read by :func:`council.api_common.scope`,
+* the ``?council=`` filter of every list (read by :func:`council.api.common.scope`,
   where the schema generator cannot see it);
 * path ids routed as ``\\d+`` (a member unit in the ballot and attendance paths) are
   integers, as every other id;
@@ -28,9 +28,10 @@ from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
 
-from .api_operations import DESCRIPTIONS
-from .errors import Code, Forbidden, Invalid, NotFound
-from .middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE
+from council.errors import Code, Forbidden, Invalid, NotFound
+from council.http.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE
+
+from .operations import DESCRIPTIONS
 
 COUNCIL_FILTER = OpenApiParameter(
     "council",
@@ -176,7 +177,7 @@ class AutoSchema(openapi.AutoSchema):
     def get_description(self) -> str:  # type: ignore[override]
         description = DESCRIPTIONS.get(f"{self.method} {self.path}")
         if description is None:
-            warn(f"{self.method} {self.path} has no description in council/api_operations.py")
+            warn(f"{self.method} {self.path} has no description in council/api/operations.py")
             return ""
         return description
 
@@ -228,7 +229,7 @@ class TokenScheme(OpenApiAuthenticationExtension):
     it.
     """
 
-    target_class = "council.api_auth.TokenAuthentication"
+    target_class = "council.api.auth.TokenAuthentication"
     name = "tokenAuth"
     priority = 1
 

@@ -7,11 +7,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.routers import DefaultRouter
 
+from council.http.handlers import api_not_found
 from members.api import RoleViewSet, UnitViewSet
 from proposals.api import DecisionViewSet, ProposalViewSet
 
-from . import api
-from .api_common import api_not_found
+from . import views as api
 
 
 class SchemaNegotiation(DefaultContentNegotiation):

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import exceptions, pagination
 
-from .api_fields import query_number
+from .fields import query_number
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from . import rows
+from council import rows
 
 if TYPE_CHECKING:
     from rest_framework.authtoken.models import Token

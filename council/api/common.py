@@ -9,24 +9,22 @@ Authentication gives the 401; views look objects up in what the caller may see (
 
 from __future__ import annotations
 
-import sys
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from council.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from council.http import security
+from council.models import Basis, Council
 from members import permissions
 
-from . import security
-from .api_fields import query_number
-from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from .models import Basis, Council
+from .fields import query_number
 
 
 class ListReadCreateViewSet(
@@ -180,44 +178,3 @@ class FrozenRulesField(serializers.JSONField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, **kwargs)
-
-
-def api_server_error(request: HttpRequest) -> Any:
-    """500 in JSON under /api/ (every API error body is JSON); the normal page elsewhere.
-
-    A lost database raised outside any view (a middleware saving the session, say) is
-    the same fault the view-level middleware answers: 503 with Retry-After, not a 500.
-    """
-    from django.db import InterfaceError, OperationalError
-
-    from .middleware import unavailable
-
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
-        return unavailable(request)
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Server error."}, status=500)
-    from django.views.defaults import server_error
-
-    return server_error(request)
-
-
-def api_bad_request(request: HttpRequest, exception: Exception) -> Any:
-    """400 raised before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a malformed
-    request): JSON under /api/, the normal page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": str(exception or "") or "Bad request."}, status=400)
-    from django.views.defaults import bad_request
-
-    return bad_request(request, exception)
-
-
-# It writes nothing, and an unknown path must answer its JSON 404 to any method: the CSRF
-# check would otherwise answer an unknown API path's POST with an HTML 403.
-@csrf_exempt
-def api_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
-    """404 for unknown paths: JSON under /api/, the normal page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
