@@ -12,7 +12,6 @@ import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +23,7 @@ from . import ledger, rows
 from .errors import Code, Conflict, Forbidden, NotFound, check_model
 from .locking import lock
 from .models import Attendance, Council, Meeting
+from .queries import present_attendance
 
 Actor = permissions.User
 
@@ -284,12 +284,6 @@ def _require_attendance_right(actor: Actor, meeting: Meeting, unit: MemberUnit) 
     )
 
 
-def present_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
-    return Attendance.objects.filter(
-        meeting_id=meeting.pk, unit_id=unit.pk, checked_out_at__isnull=True
-    ).first()
-
-
 def hold_presence(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
     """The unit's current stay, share-locked until the transaction ends (None if absent).
 
@@ -390,37 +384,3 @@ def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance
         data={"unit": unit.pk, "attendance": attendance.pk, "at": _time(now)},
     )
     return attendance
-
-
-# --- Reading the quorum -----------------------------------------------------------------
-
-
-def present_unit_ids(meeting: Meeting, at: datetime.datetime | None = None) -> set[int]:
-    """Eligible units checked in now (or at the moment ``at``). Non-voting or
-    late-joining units count nowhere."""
-    stays = Attendance.objects.filter(meeting_id=meeting.pk, unit__in=meeting.eligible_units.all())
-    if at is None:
-        stays = stays.filter(checked_out_at__isnull=True)
-    else:
-        stays = stays.filter(checked_in_at__lte=at).filter(
-            Q(checked_out_at__isnull=True) | Q(checked_out_at__gt=at)
-        )
-    return set(stays.values_list("unit_id", flat=True))
-
-
-def quorum(meeting: Meeting) -> rule_module.Line:
-    """The live attendance line of a meeting, under the council's current rule set.
-
-    Before the start there is no snapshot yet; the council's current voting members
-    stand in for it so a secretary can see what the quorum will be.
-    """
-    if meeting.status == Meeting.Status.SCHEDULED:
-        today = timezone.now().astimezone(meeting.council.zone).date()
-        eligible = (
-            MemberUnit.objects.filter(council_id=meeting.council_id).eligible_on(today).count()
-        )
-        return rule_module.quorum_line(eligible, 0, meeting.council.rule_set)
-    eligible = meeting.eligible_units.count()
-    return rule_module.quorum_line(
-        eligible, len(present_unit_ids(meeting)), meeting.council.rule_set
-    )

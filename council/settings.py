@@ -354,7 +354,7 @@ REST_FRAMEWORK = {
         "council.api.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["council.api.permissions.CouncilAccess"],
     "DEFAULT_PAGINATION_CLASS": "council.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     # drf-spectacular's, plus each operation's refusals (tests/test_schemathesis.py).

@@ -9,16 +9,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api.common import (
-    ListReadCreateViewSet,
-    referenced,
-    require_manage,
-    scope,
-)
+from council.api.common import ListReadCreateViewSet, referenced, scope
 from council.api.fields import StrictCharField, StrictModelSerializer
+from council.api.permissions import MANAGE, CouncilScopedMixin
 from council.models import Council
 
-from . import permissions, services
+from . import permissions, queries, services
 from .models import MemberUnit, Role
 
 
@@ -32,6 +28,7 @@ class UnitSerializer(StrictModelSerializer):
 
 class UnitViewSet(ListReadCreateViewSet):
     serializer_class = UnitSerializer
+    rules = {"create": MANAGE}
 
     def get_queryset(self) -> Any:
         return scope(
@@ -39,8 +36,8 @@ class UnitViewSet(ListReadCreateViewSet):
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        council = referenced(Council, request, "council", lambda c: c.pk)
-        require_manage(request, council.pk)
+        council = referenced(Council, request, "council")
+        self.authorize(council)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = {k: v for k, v in serializer.validated_data.items() if k != "council"}
@@ -58,6 +55,7 @@ class RoleSerializer(StrictModelSerializer):
 
 
 class RoleViewSet(
+    CouncilScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -67,6 +65,7 @@ class RoleViewSet(
     """Secretaries and auditors see their council's roles; everyone sees their own."""
 
     serializer_class = RoleSerializer
+    rules = {"create": MANAGE, "destroy": MANAGE}
 
     def get_queryset(self) -> Any:
         queryset = Role.objects.select_related("user").order_by("council_id", "role", "id")
@@ -76,8 +75,8 @@ class RoleViewSet(
         return scope(queryset, self.request, "council")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        council = referenced(Council, request, "council", lambda c: c.pk)
-        require_manage(request, council.pk)
+        council = referenced(Council, request, "council")
+        self.authorize(council)
         serializer = self.get_serializer(data=request.data)
         # Only this council's units are valid: another council's unit gets the same
         # answer as a missing one (no existence oracle).
@@ -85,15 +84,12 @@ class RoleViewSet(
         serializer.fields["unit"].queryset = MemberUnit.objects.filter(council=council)  # type: ignore[attr-defined]
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = services.user_by_username(data["user"]["username"])
+        user = queries.user_by_username(data["user"]["username"])
         role = services.grant_role(
             actor=request.user, user=user, council=council, role=data["role"], unit=data.get("unit")
         )
         return Response(self.get_serializer(role).data, status=201)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        role = self.get_object()
-        if not permissions.access(request.user, role.council_id).can_manage:
-            return Response({"detail": "Only the council's secretaries may do this."}, status=403)
-        services.revoke_role(actor=request.user, role=role)
+        services.revoke_role(actor=request.user, role=self.get_object())
         return Response(status=204)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -144,11 +143,3 @@ def revoke_role(*, actor: Actor, role: Role) -> None:
     council_id, name = role.council_id, ledger.ref(role)
     role.delete()
     ledger.append(council_id=council_id, actor=actor, action="role.revoked", object=name, data=data)
-
-
-def user_by_username(username: str) -> User:
-    """The existing account named ``username``, or a 400 naming the field."""
-    try:
-        return get_user_model().objects.get_by_natural_key(username)
-    except get_user_model().DoesNotExist as exc:
-        raise Invalid({"username": [_("No such user.")]}) from exc

@@ -14,15 +14,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api.common import (
-    FrozenRulesField,
-    ListReadCreateViewSet,
-    access_for,
-    referenced,
-    require_manage,
-    scope,
-)
-from council.api.fields import StrictModelSerializer, query_number
+from council.api.common import FrozenRulesField, ListReadCreateViewSet, referenced, scope
+from council.api.fields import StrictModelSerializer, path_id, query_number
+from council.api.permissions import MANAGE, Rule
 from council.api.schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
 from council.http.security import BallotRateThrottle
@@ -30,7 +24,7 @@ from council.models import Basis, Meeting
 from members import permissions
 from members.models import MemberUnit
 
-from . import explain, exports, services, tally
+from . import explain, exports, queries, services, tally
 from .filters import DecisionFilter
 from .models import Ballot, Proposal, Vote
 
@@ -156,6 +150,19 @@ def tally_data(vote: Vote | None) -> dict[str, Any]:
 
 class ProposalViewSet(ListReadCreateViewSet):
     serializer_class = ProposalSerializer
+    rules = {
+        "create": Rule(
+            lambda access, subject: access.can_submit_for(subject.unit_id),
+            "Delegates submit proposals in the name of their own unit only.",
+        ),
+        "open": MANAGE,
+        "close": MANAGE,
+        "withdraw": MANAGE,
+        "ballot": Rule(
+            lambda access, subject: subject.unit is not None and access.can_cast_for(subject.unit),
+            "You may cast a ballot only for the unit you represent.",
+        ),
+    }
 
     def get_queryset(self) -> Any:
         queryset = (
@@ -166,19 +173,15 @@ class ProposalViewSet(ListReadCreateViewSet):
         return scope(queryset, self.request, "council")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        meeting = referenced(Meeting, request, "meeting", lambda m: m.council_id)
-        access = access_for(request, meeting.council_id)
+        meeting = referenced(Meeting, request, "meeting")
+        unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
+        self.authorize(meeting, unit_id=query_number(str(unit_id)))
         serializer = self.get_serializer(data=request.data)
         # Only this council's units are valid (no existence oracle for other councils').
         # The stubs know get_serializer() as a BaseSerializer and its fields as Fields.
         serializer.fields["proposer_unit"].queryset = MemberUnit.objects.filter(  # type: ignore[attr-defined]
             council_id=meeting.council_id
         )
-        unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
-        if not access.can_submit_for(query_number(str(unit_id))):
-            raise exceptions.PermissionDenied(
-                "Delegates submit proposals in the name of their own unit only."
-            )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         proposal = services.create_proposal(
@@ -192,11 +195,6 @@ class ProposalViewSet(ListReadCreateViewSet):
         )
         return Response(self.get_serializer(proposal).data, status=201)
 
-    def _managed(self, request: Request) -> Proposal:
-        proposal = self.get_object()
-        require_manage(request, proposal.council_id)
-        return proposal
-
     def _answer(self, proposal: Proposal) -> Response:
         """The proposal as it is now (its votes re-read: the service added or closed one)."""
         return Response(self.get_serializer(self.get_queryset().get(pk=proposal.pk)).data)
@@ -204,7 +202,7 @@ class ProposalViewSet(ListReadCreateViewSet):
     @extend_schema(request=OpenVoteSerializer, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str) -> Response:
-        proposal = self._managed(request)
+        proposal = self.get_object()
         body = OpenVoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         proposal = services.open_vote(
@@ -217,13 +215,13 @@ class ProposalViewSet(ListReadCreateViewSet):
     @extend_schema(request=None, responses=TallySerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:
-        proposal = services.close_vote(actor=request.user, proposal=self._managed(request))
+        proposal = services.close_vote(actor=request.user, proposal=self.get_object())
         return Response(tally_data(proposal.current_vote))
 
     @extend_schema(request=None, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
-        proposal = services.withdraw_proposal(actor=request.user, proposal=self._managed(request))
+        proposal = services.withdraw_proposal(actor=request.user, proposal=self.get_object())
         return self._answer(proposal)
 
     @extend_schema(responses=TallySerializer)
@@ -249,18 +247,13 @@ class ProposalViewSet(ListReadCreateViewSet):
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
         # (404) — the same answer get_object() gives, without building the scoped queryset.
-        proposal = services.find_proposal(int(pk)) if pk.isdecimal() and int(pk) < 2**63 else None
+        proposal = queries.find_proposal(path_id(pk))
         if proposal is None:
             raise Http404
-        council_id = proposal.council_id
-        access = access_for(request, council_id)
-        unit = services.find_unit(council_id, int(unit_id)) if int(unit_id) < 2**63 else None
+        unit = queries.find_unit(proposal.council_id, path_id(unit_id))
         if unit is None:
             raise Http404
-        if not access.can_cast_for(unit):
-            raise exceptions.PermissionDenied(
-                "You may cast a ballot only for the unit you represent."
-            )
+        access = self.authorize(proposal, unit=unit)
         body = BallotInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ballot = services.cast_ballot(

@@ -32,13 +32,8 @@ from council import ledger, rows
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
 from council.models import Meeting
-from council.services import (
-    hold_presence,
-    log_arrival,
-    present_unit_ids,
-    quorum,
-    record_arrival,
-)
+from council.queries import present_unit_ids, quorum
+from council.services import hold_presence, log_arrival, record_arrival
 from members import permissions
 from members.models import MemberUnit
 
@@ -439,28 +434,6 @@ def _lock_current_vote(proposal_id: int, unit_id: int) -> tuple[Vote | None, boo
     if row is None:
         return None, False
     return rows.build(Vote, row[:-1]), row[-1]
-
-
-def find_unit(council_id: int, pk: int) -> MemberUnit | None:
-    """The council's unit ``pk``, for the ballot endpoint (hand-written, like
-    :func:`find_proposal`); None when it is not one of the council's."""
-    row = rows.fetch_one(
-        f"SELECT {rows.columns(MemberUnit, 'u')} FROM members_memberunit u"  # noqa: S608 — column names
-        " WHERE u.id = %s AND u.council_id = %s",
-        [pk, council_id],
-    )
-    return rows.build(MemberUnit, row) if row else None
-
-
-def find_proposal(pk: int) -> Proposal | None:
-    """A proposal, for the ballot endpoint: one hand-written read, the hottest lookup of
-    a vote (``council/rows.py`` says why)."""
-    row = rows.fetch_one(
-        f"SELECT {rows.columns(Proposal, 'p')} FROM proposals_proposal p"  # noqa: S608 — column names
-        " WHERE p.id = %s",
-        [pk],
-    )
-    return rows.build(Proposal, row) if row else None
 
 
 def _store_ballot(

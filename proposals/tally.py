@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from council.services import present_unit_ids
+from council.queries import present_unit_ids
 
 from . import rules
 from .models import Ballot, Vote

@@ -11,6 +11,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from council import ledger
+from council import queries as council_queries
 from council import services as council_services
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, ServiceError
 from council.models import Attendance, LedgerEvent, Meeting
@@ -79,7 +80,7 @@ def test_it_snapshots_eligible_units_when_the_meeting_starts(world: World) -> No
     # A unit joining afterwards does not move this meeting's denominator.
     member_services.create_unit(actor=w.alice, council=w.council, name="Late", short_name="L")
     assert meeting.eligible_units.count() == 20
-    assert council_services.quorum(meeting).total == 20
+    assert council_queries.quorum(meeting).total == 20
     assert actions()[-2:] == ["meeting.started", "unit.created"]
 
 
@@ -121,10 +122,10 @@ def test_check_out_keeps_the_history(world: World, meeting: Meeting) -> None:
 def test_the_quorum_counts_only_eligible_units(world: World, meeting: Meeting) -> None:
     w = world
     check_in_units(w, meeting, [*w.units[:14], w.partner])
-    line = council_services.quorum(meeting)
+    line = council_queries.quorum(meeting)
     assert (line.count, line.total, line.required, line.met) == (14, 21, 15, False)
     check_in_units(w, meeting, [w.units[14]])
-    assert council_services.quorum(meeting).met
+    assert council_queries.quorum(meeting).met
 
 
 def test_delegates_check_their_own_unit_in_online_only(world: World) -> None:
@@ -139,7 +140,7 @@ def test_delegates_check_their_own_unit_in_online_only(world: World) -> None:
         lambda: council_services.check_in(actor=w.bob, meeting=online, unit=w.units[1]), Forbidden
     )
     council_services.check_in(actor=w.bob, meeting=online, unit=w.units[0])
-    assert council_services.quorum(online).count == 1
+    assert council_queries.quorum(online).count == 1
 
 
 def test_another_councils_secretary_sees_nothing(world: World, meeting: Meeting) -> None:
@@ -373,7 +374,7 @@ def test_online_casting_checks_the_unit_in(world: World) -> None:
     w = world
     meeting = new_meeting(w, mode=Meeting.Mode.HYBRID)
     proposal = open_proposal(w, meeting, present=15)
-    assert council_services.quorum(meeting).count == 15
+    assert council_queries.quorum(meeting).count == 15
     proposal_services.cast_ballot(
         actor=w.carol, proposal=proposal, unit=w.units[1], choice="yes"
     )  # already present
@@ -382,7 +383,7 @@ def test_online_casting_checks_the_unit_in(world: World) -> None:
         actor=w.alice, user=w.dave, council=w.council, role="delegate", unit=absent
     )
     proposal_services.cast_ballot(actor=w.dave, proposal=proposal, unit=absent, choice="yes")
-    assert council_services.quorum(meeting).count == 16
+    assert council_queries.quorum(meeting).count == 16
     assert actions()[-2:] == ["attendance.checked_in", "vote.ballot_cast"]
 
 

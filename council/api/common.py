@@ -2,8 +2,8 @@
 
 The API judges a request in this order: 401 (no credentials) → 404 (cannot see the
 object) → 403 (may see, may not act) → 400 (invalid input) → 409 (the state forbids it).
-Authentication gives the 401; views look objects up in what the caller may see (404);
-:func:`access_for` answers 403 before any serializer validates (400); services raise
+Authentication and :class:`~council.api.permissions.CouncilAccess` give the 401, the
+404 and the 403, before any serializer validates (400); services raise
 :class:`~council.errors.Conflict` (409), mapped here in one place.
 """
 
@@ -25,9 +25,11 @@ from council.models import Basis, Council
 from members import permissions
 
 from .fields import query_number
+from .permissions import CouncilScopedMixin
 
 
 class ListReadCreateViewSet(
+    CouncilScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -85,23 +87,10 @@ def scope(
     return queryset
 
 
-def access_for(request: Request, council_id: int) -> permissions.Access:
-    access = permissions.access(request.user, council_id)
-    if not access.can_view:
-        raise Http404
-    return access
-
-
-def require_manage(request: Request, council_id: int) -> permissions.Access:
-    access = access_for(request, council_id)
-    if not access.can_manage:
-        raise exceptions.PermissionDenied("Only the council's secretaries may do this.")
-    return access
-
-
-def referenced(model: type[Model], request: Request, field: str, council_of: Any) -> Any:
+def referenced(model: type[Model], request: Request, field: str) -> Any:
     """The object a request body names by id (``{"meeting": 3}``): 400 if malformed or
-    missing, 404 if the caller cannot see it — before any other validation."""
+    missing, 404 if there is none. The view then authorizes it (404 for a council the
+    caller cannot see, 403 by the action's rule) before validating the rest."""
     raw = request.data.get(field) if hasattr(request.data, "get") else None
     if raw is None or raw == "":
         raise exceptions.ValidationError({field: ["This field is required."]})
@@ -110,7 +99,7 @@ def referenced(model: type[Model], request: Request, field: str, council_of: Any
         raise exceptions.ValidationError({field: ["A valid id is required."]})
     pk = raw
     obj = model._default_manager.filter(pk=pk).first()
-    if obj is None or not permissions.access(request.user, council_of(obj)).can_view:
+    if obj is None:
         raise Http404
     return obj
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.http import Http404
 from rest_framework import serializers
 
 
@@ -24,6 +25,15 @@ def query_number(text: str) -> int | None:
     """A whole number written in a query parameter, or None. ASCII digits only:
     ``str.isdigit()`` also accepts "²", which ``int()`` refuses."""
     return int(text) if text.isascii() and text.isdigit() else None
+
+
+def path_id(text: str) -> int:
+    """An id taken from the URL path: ASCII digits within a bigint, else 404 (the router
+    matches any segment; an Arabic-Indic or full-width 7 must not alias the row 7)."""
+    number = query_number(text)
+    if number is None or number >= 2**63:
+        raise Http404
+    return number
 
 
 class StrictCharField(serializers.CharField):

@@ -18,20 +18,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council import services
+from council import queries, services
 from council.http import security
 from council.models import Council, LedgerEvent, Meeting
 from members import permissions
 from members.models import MemberUnit, Role
 
-from .common import (
-    ListReadCreateViewSet,
-    RulesField,
-    access_for,
-    require_manage,
-    scope,
-)
-from .fields import StrictBooleanField, StrictModelSerializer
+from .common import ListReadCreateViewSet, RulesField, referenced, scope
+from .fields import StrictBooleanField, StrictModelSerializer, path_id
+from .permissions import MANAGE, Rule
 
 # --- Authentication and identity ----------------------------------------------------------
 
@@ -146,7 +141,7 @@ class QuorumSerializer(serializers.Serializer):
 
 
 def quorum_data(meeting: Meeting) -> dict[str, Any]:
-    line = services.quorum(meeting)
+    line = queries.quorum(meeting)
     return {
         "eligible": line.total,
         "present": line.count,
@@ -167,6 +162,20 @@ class AttendanceOutSerializer(serializers.Serializer):
 
 class MeetingViewSet(ListReadCreateViewSet):
     serializer_class = MeetingSerializer
+    rules = {
+        "create": MANAGE,
+        "start": MANAGE,
+        "adjourn": MANAGE,
+        "attendance": Rule(
+            lambda access, subject: (
+                subject.unit is not None
+                and access.can_record_attendance(
+                    subject.obj.mode == Meeting.Mode.IN_PERSON, subject.unit
+                )
+            ),
+            "Only the secretary records attendance for this unit.",
+        ),
+    }
 
     def get_queryset(self) -> Any:
         return scope(
@@ -176,10 +185,8 @@ class MeetingViewSet(ListReadCreateViewSet):
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from .common import referenced
-
-        council = referenced(Council, request, "council", lambda c: c.pk)
-        require_manage(request, council.pk)
+        council = referenced(Council, request, "council")
+        self.authorize(council)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -195,17 +202,13 @@ class MeetingViewSet(ListReadCreateViewSet):
     @extend_schema(request=None, responses=MeetingSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str) -> Response:
-        meeting = self.get_object()
-        require_manage(request, meeting.council_id)
-        meeting = services.start_meeting(actor=request.user, meeting=meeting)
+        meeting = services.start_meeting(actor=request.user, meeting=self.get_object())
         return Response(self.get_serializer(meeting).data)
 
     @extend_schema(request=None, responses=MeetingSerializer)
     @action(detail=True, methods=["post"])
     def adjourn(self, request: Request, pk: str) -> Response:
-        meeting = self.get_object()
-        require_manage(request, meeting.council_id)
-        meeting = services.adjourn_meeting(actor=request.user, meeting=meeting)
+        meeting = services.adjourn_meeting(actor=request.user, meeting=self.get_object())
         return Response(self.get_serializer(meeting).data)
 
     @extend_schema(responses=QuorumSerializer)
@@ -216,15 +219,13 @@ class MeetingViewSet(ListReadCreateViewSet):
     @extend_schema(request=AttendanceInSerializer, responses=AttendanceOutSerializer)
     @action(detail=True, methods=["put"], url_path=r"attendance/(?P<unit_id>\d+)")
     def attendance(self, request: Request, pk: str, unit_id: str) -> Response:
-        meeting = self.get_object()
-        unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=meeting.council_id).first()
+        meeting = Meeting.objects.filter(pk=path_id(pk)).first()
+        if meeting is None:
+            raise Http404
+        unit = MemberUnit.objects.filter(pk=path_id(unit_id), council_id=meeting.council_id).first()
         if unit is None:
             raise Http404
-        access = access_for(request, meeting.council_id)
-        if not access.can_record_attendance(meeting.mode == Meeting.Mode.IN_PERSON, unit):
-            raise exceptions.PermissionDenied(
-                "Only the secretary records attendance for this unit."
-            )
+        self.authorize(meeting, unit=unit)
         body = AttendanceInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if body.validated_data["present"]:
@@ -232,7 +233,7 @@ class MeetingViewSet(ListReadCreateViewSet):
         else:
             services.check_out(actor=request.user, meeting=meeting, unit=unit)
         meeting.refresh_from_db()
-        present = services.present_attendance(meeting, unit) is not None
+        present = queries.present_attendance(meeting, unit) is not None
         return Response({"unit": unit.pk, "present": present, "quorum": quorum_data(meeting)})
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from council import ledger, services
+from council import ledger, queries, services
 from council.errors import Forbidden
 from council.models import Attendance, Council, LedgerEvent, Meeting
 from members import permissions
@@ -305,7 +305,7 @@ def meeting_live(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     if part == "quorum":
         # The bar needs two counts, not the whole room: every open meeting page asks for
         # it every two seconds.
-        return render(request, template, {"room": QuorumBar(meeting, services.quorum(meeting))})
+        return render(request, template, {"room": QuorumBar(meeting, queries.quorum(meeting))})
     return render(request, template, {"room": meeting_room(meeting, access)})
 
 
