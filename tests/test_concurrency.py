@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from council import ledger
 from council import services as council_services
 from council.errors import Code, Conflict
+from council.locking import lock
 from council.models import Attendance, LedgerEvent, Meeting
 from members import services as member_services
 from members.models import Role
@@ -279,4 +281,85 @@ def test_units_leaving_during_the_close_are_counted_as_the_ledger_says() -> None
         left_before_close = seq_of("attendance.checked_out", unit=unit.pk) < close_seq
         assert (unit.pk in closed.result["present_units"]) is not left_before_close
     assert closed.result["present"] == len(closed.result["present_units"])
+    assert_chain_linear()
+
+
+def _lock_waiters() -> int:
+    """Backends of this test database waiting for a lock (row or advisory)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _until(condition: Callable[[], bool], *, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_casts_arriving_after_a_close_queue_behind_it_and_are_refused() -> None:
+    # PostgreSQL lets a new FOR SHARE locker of a row pass an exclusive locker that waits,
+    # so without the meeting's gate a stream of casts keeps a close waiting for as long
+    # as the stream lasts. Here one cast is in flight (it holds the meeting as a cast
+    # does), a close arrives and waits for it, then a second cast arrives: it must wait
+    # behind the close, and find the vote closed.
+    w = build_world()
+    meeting = new_meeting(w)
+    check_in_units(w, meeting, w.units[:15])
+    proposal = proposal_services.create_proposal(actor=w.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal)
+    late_voter = delegates_for(w, [w.units[0]])[0]
+    holding, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def in_flight() -> None:
+        try:
+            with transaction.atomic():
+                lock(Meeting, meeting.pk, shared=True)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def record(name: str, call: Callable[[], Any]) -> threading.Thread:
+        def run() -> None:
+            try:
+                results[name] = call()
+            except Exception as exc:
+                results[name] = exc
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    first = threading.Thread(target=in_flight)
+    first.start()
+    assert holding.wait(timeout=20)
+    close = record("close", lambda: proposal_services.close_vote(actor=w.alice, proposal=proposal))
+    assert _until(lambda: _lock_waiters() >= 1), "the close did not wait for the cast in flight"
+    cast = record(
+        "cast",
+        lambda: proposal_services.cast_ballot(
+            actor=late_voter, proposal=proposal, unit=w.units[0], choice="yes"
+        ),
+    )
+    # The late cast either finishes at once (it passed the waiting close) or queues.
+    _until(lambda: "cast" in results or _lock_waiters() >= 2)
+    release.set()
+    for thread in (first, close, cast):
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a thread hung"
+
+    assert isinstance(results["close"], Proposal), results["close"]
+    refused = results["cast"]
+    assert isinstance(refused, Conflict) and refused.code == Code.VOTE_CLOSED, refused
+    assert not Ballot.objects.filter(vote__proposal=proposal).exists()
     assert_chain_linear()
