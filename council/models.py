@@ -228,10 +228,10 @@ class Meeting(models.Model):
 
 
 class Attendance(models.Model):
-    """One stay of a unit at a meeting: checked in, and later perhaps checked out.
+    """One attendance of a unit at a meeting: checked in, and later perhaps checked out.
 
     A unit is present while it has an attendance with no check-out. Rows are never
-    deleted, so the history of arrivals and departures stays complete.
+    deleted, so the history of check-ins and check-outs stays complete.
     """
 
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="attendances")

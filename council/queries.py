@@ -24,14 +24,16 @@ def present_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
 def present_unit_ids(meeting: Meeting, at: datetime.datetime | None = None) -> set[int]:
     """Eligible units checked in now (or at the moment ``at``). Non-voting or
     late-joining units count nowhere."""
-    stays = Attendance.objects.filter(meeting_id=meeting.pk, unit__in=meeting.eligible_units.all())
+    attendance = Attendance.objects.filter(
+        meeting_id=meeting.pk, unit__in=meeting.eligible_units.all()
+    )
     if at is None:
-        stays = stays.filter(checked_out_at__isnull=True)
+        attendance = attendance.filter(checked_out_at__isnull=True)
     else:
-        stays = stays.filter(checked_in_at__lte=at).filter(
+        attendance = attendance.filter(checked_in_at__lte=at).filter(
             Q(checked_out_at__isnull=True) | Q(checked_out_at__gt=at)
         )
-    return set(stays.values_list("unit_id", flat=True))
+    return set(attendance.values_list("unit_id", flat=True))
 
 
 def quorum(meeting: Meeting) -> rule_module.Line:

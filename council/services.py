@@ -284,11 +284,11 @@ def _require_attendance_right(actor: Actor, meeting: Meeting, unit: MemberUnit) 
     )
 
 
-def hold_presence(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
-    """The unit's current stay, share-locked until the transaction ends (None if absent).
+def hold_attendance(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
+    """The unit's open attendance, share-locked until the transaction ends (None if absent).
 
     A check-out of the unit then waits for the caller to commit. PostgreSQL re-checks
-    ``checked_out_at IS NULL`` after waiting for a concurrent check-out, so a stay that
+    ``checked_out_at IS NULL`` after waiting for a concurrent check-out, so an attendance that
     ended meanwhile is not returned.
     """
     row = rows.fetch_one(
@@ -299,13 +299,13 @@ def hold_presence(meeting: Meeting, unit: MemberUnit) -> Attendance | None:
     return rows.build(Attendance, row) if row else None
 
 
-def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple[Attendance, bool]:
-    """Check ``unit`` in, inside the caller's transaction; returns ``(stay, created)``.
+def record_check_in(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple[Attendance, bool]:
+    """Check ``unit`` in, inside the caller's transaction; returns ``(attendance, created)``.
 
     For services that hold the meeting lock already (check-in, and casting a ballot
-    online, which checks the unit in). Two concurrent arrivals of one unit both succeed
-    with a single stay: the partial unique constraint arbitrates. The caller appends the
-    ledger event (:func:`log_arrival`) as the *last* step of its transaction, like every
+    online, which checks the unit in). Two concurrent check-ins of one unit both succeed
+    with a single attendance: the partial unique constraint arbitrates. The caller appends the
+    ledger event (:func:`log_check_in`) as the *last* step of its transaction, like every
     append, so the ledger lock is never held while waiting for another lock.
     """
     existing = present_attendance(meeting, unit)
@@ -328,7 +328,7 @@ def record_arrival(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> tuple
     return attendance, True
 
 
-def log_arrival(*, actor: Actor, meeting: Meeting, attendance: Attendance) -> None:
+def log_check_in(*, actor: Actor, meeting: Meeting, attendance: Attendance) -> None:
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
@@ -350,16 +350,16 @@ def check_in(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance:
     meeting = lock(Meeting, meeting.pk, shared=True)
     if meeting.status != Meeting.Status.IN_SESSION:
         raise Conflict(_("The meeting is not in session."), code=Code.NOT_IN_SESSION)
-    attendance, created = record_arrival(actor=actor, meeting=meeting, unit=unit)
+    attendance, created = record_check_in(actor=actor, meeting=meeting, unit=unit)
     if created:
-        log_arrival(actor=actor, meeting=meeting, attendance=attendance)
+        log_check_in(actor=actor, meeting=meeting, attendance=attendance)
     return attendance
 
 
 @transaction.atomic
 def check_out(*, actor: Actor, meeting: Meeting, unit: MemberUnit) -> Attendance | None:
     """Mark a unit as gone. Its ballots stay; in person it can no longer cast or replace
-    one. Returns the closed stay, or None if the unit was not present."""
+    one. Returns the closed attendance, or None if the unit was not present."""
     _unit_of(meeting, unit)
     _require_attendance_right(actor, meeting, unit)
     meeting = lock(Meeting, meeting.pk, shared=True)

@@ -33,7 +33,7 @@ from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_m
 from council.locking import lock
 from council.models import Meeting
 from council.queries import present_unit_ids, quorum
-from council.services import hold_presence, log_arrival, record_arrival
+from council.services import hold_attendance, log_check_in, record_check_in
 from members import permissions
 from members.models import MemberUnit
 
@@ -382,26 +382,26 @@ def cast_ballot(
         raise Conflict(
             _("This unit is not eligible to vote in this meeting."), code=Code.NOT_ELIGIBLE
         )
-    arrival = None
+    check_in = None
     # Hold the attendance: a check-out of this unit now waits for this cast to commit,
     # so the ledger never shows a ballot after the unit left.
-    attendance = hold_presence(meeting, unit)
+    attendance = hold_attendance(meeting, unit)
     if attendance is None:
         # Online and hybrid, a delegate's cast checks their unit in; nobody else's does
         # (a secretary records ballots only for units present).
         if meeting.mode == Meeting.Mode.IN_PERSON or recorded_by_secretary:
             raise Conflict(_("The unit is not checked in."), code=Code.UNIT_NOT_PRESENT)
-        arrival, created = record_arrival(actor=actor, meeting=meeting, unit=unit)
+        check_in, created = record_check_in(actor=actor, meeting=meeting, unit=unit)
         if not created:
-            arrival = None  # a concurrent cast of the same unit checked it in
+            check_in = None  # a concurrent cast of the same unit checked it in
 
     ballot, previous = _store_ballot(
         vote, unit, choice, permissions.account(actor), now, recorded_by_secretary
     )
     # Ledger appends come last: the chain's lock is then never held while this
     # transaction waits for another lock (the ballot row, an attendance insert).
-    if arrival is not None:
-        log_arrival(actor=actor, meeting=meeting, attendance=arrival)
+    if check_in is not None:
+        log_check_in(actor=actor, meeting=meeting, attendance=check_in)
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,

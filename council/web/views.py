@@ -153,7 +153,7 @@ def _raise_form(form: forms.Form) -> None:
 class UnitRow:
     unit: MemberUnit
     eligible: bool
-    stay: Attendance | None
+    attendance: Attendance | None  # the unit's open attendance, if it is checked in
     can_record_attendance: bool = False
     ballot: Ballot | None = None
     # Each row's form targets, built from one reverse() per table: a {% url %} per row
@@ -163,7 +163,7 @@ class UnitRow:
 
     @property
     def present(self) -> bool:
-        return self.stay is not None
+        return self.attendance is not None
 
 
 @dataclass
@@ -219,25 +219,25 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
         eligible_ids = set(council.units.eligible_on(today).values_list("pk", flat=True))
     else:
         eligible_ids = set(meeting.eligible_units.values_list("pk", flat=True))
-    stays = {
+    open_attendance = {
         a.unit_id: a
         for a in Attendance.objects.filter(
             meeting=meeting, checked_out_at__isnull=True
         ).select_related("checked_in_by")
     }
-    attendance = _url_prefix("attendance", meeting.pk)
+    attendance_prefix = _url_prefix("attendance", meeting.pk)
     in_person = meeting.mode == Meeting.Mode.IN_PERSON
     rows = [
         UnitRow(
             unit=u,
             eligible=u.pk in eligible_ids,
-            stay=stays.get(u.pk),
+            attendance=open_attendance.get(u.pk),
             can_record_attendance=access.can_record_attendance(in_person, u),
-            attendance_url=f"{attendance}{u.pk}/",
+            attendance_url=f"{attendance_prefix}{u.pk}/",
         )
         for u in units
     ]
-    present_eligible = {u for u in stays if u in eligible_ids}
+    present_eligible = {u for u in open_attendance if u in eligible_ids}
     room = Room(
         meeting=meeting,
         access=access,
