@@ -320,7 +320,11 @@ def projector(request: HttpRequest, pk: int) -> HttpResponse:
 def minutes(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, access = _meeting(request, pk)
     # An adjourned meeting's minutes are its frozen document; a draft's are the live rows.
-    frozen = Minutes.objects.filter(meeting=meeting).first()
+    frozen = (
+        Minutes.objects.filter(meeting=meeting).first()
+        if meeting.status == Meeting.Status.ADJOURNED
+        else None
+    )
     context = (
         minutes_module.context(frozen.document, meeting)
         if frozen is not None
