@@ -47,7 +47,7 @@ test: install
 ## running tasks in-process.
 worker: install
 	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}" \
-	  $(VENV)/bin/celery -A council worker --beat --loglevel=INFO \
+	  $(VENV)/bin/celery -A council worker --beat --queues celery,pdf --loglevel=INFO \
 	  --schedule "$${TMPDIR:-/tmp}/quorum-beat-schedule"
 
 ## make prod: the production-like stack (gunicorn + worker + beat, Procfile) on local

@@ -321,3 +321,55 @@ class LedgerEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object}"
+
+
+class Minutes(models.Model):
+    """What the minutes of an adjourned meeting show, frozen in the adjournment's
+    transaction (``council/minutes.py``) and never changed: the page and the PDF are
+    rendered from ``document``, not from the live rows. ``sha256`` is over its canonical
+    JSON and is also in the adjournment's ledger event."""
+
+    meeting = models.OneToOneField(
+        Meeting, on_delete=models.PROTECT, primary_key=True, related_name="minutes"
+    )
+    document = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+    frozen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("minutes")
+        verbose_name_plural = _("minutes")
+
+    def __str__(self) -> str:
+        return f"minutes of {self.meeting_id}"
+
+
+class MinutesPdf(models.Model):
+    """The PDF of frozen minutes in one language, rendered once by a worker and then
+    served as stored. The row is created when the render is queued: being unique per
+    minutes and language, it lets one request of many queue the render. Until the
+    worker stores the PDF, ``pdf`` and ``rendered_at`` are empty."""
+
+    minutes = models.ForeignKey(Minutes, on_delete=models.PROTECT, related_name="pdfs")
+    language = models.CharField(max_length=16)
+    requested_at = models.DateTimeField()
+    pdf = models.BinaryField(null=True, editable=False)
+    sha256 = models.CharField(max_length=64, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("minutes PDF")
+        verbose_name_plural = _("minutes PDFs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minutes", "language"], name="minutes_pdf_once_per_language"
+            ),
+            models.CheckConstraint(
+                condition=Q(pdf__isnull=True, rendered_at__isnull=True, sha256="")
+                | Q(pdf__isnull=False, rendered_at__isnull=False, sha256__regex=r"^[0-9a-f]{64}$"),
+                name="minutes_pdf_stored_with_its_hash",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"minutes PDF of {self.minutes_id} ({self.language})"

@@ -9,8 +9,11 @@ nothing written.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from typing import Any
 
+from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,10 +22,10 @@ from members import permissions
 from members.models import MemberUnit
 from proposals import rules as rule_module
 
-from . import ledger, rows
+from . import ledger, minutes, rows
 from .errors import Code, Conflict, Forbidden, NotFound, check_model
 from .locking import lock
-from .models import Attendance, Council, Meeting
+from .models import Attendance, Council, Meeting, Minutes, MinutesPdf
 from .queries import present_attendance
 
 Actor = permissions.User
@@ -257,14 +260,107 @@ def adjourn_meeting(*, actor: Actor, meeting: Meeting) -> Meeting:
     meeting.status = Meeting.Status.ADJOURNED
     meeting.adjourned_at = now
     meeting.save(update_fields=["status", "adjourned_at"])
+    # What the minutes show is frozen with the adjournment, and its hash goes into the
+    # chain: a unit renamed later cannot re-attribute a ballot, and a snapshot edited in
+    # the database no longer matches its event.
+    frozen = minutes.freeze(meeting.pk)
+    digest = minutes.digest(frozen)
+    Minutes.objects.create(meeting=meeting, document=frozen, sha256=digest, frozen_at=now)
     ledger.append(
         council_id=meeting.council_id,
         actor=actor,
         action="meeting.adjourned",
         object=ledger.ref(meeting),
-        data={"adjourned_at": _time(now)},
+        data={"adjourned_at": _time(now), "minutes_sha256": digest},
     )
+    # The PDFs are rendered by a worker once the adjournment commits, so the first
+    # download is usually served from the store.
+    for language, _name in settings.LANGUAGES:
+        _queue_minutes_pdf(meeting.pk, language)
     return meeting
+
+
+# --- Minutes as PDF ---------------------------------------------------------------------
+#
+# Rendering a long meeting's PDF takes seconds of CPU: never on the request path. A
+# request finds the stored PDF or queues its render (once, whatever the number of
+# requests) and is told to come back. The PDF is derived from the frozen minutes, which
+# never change, so a stored PDF is never invalidated; it is not a change of the
+# council's state and has no ledger event (the minutes' hash is in the adjournment's).
+
+RENDER_TASK = "proposals.tasks.render_minutes_pdf"
+
+
+def _render_stale() -> datetime.timedelta:
+    # A render still missing well after a worker would have killed it (its hard time
+    # limit) was lost — broker down, worker gone: the next request queues it again.
+    return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+def _queue_minutes_pdf(meeting_id: int, language: str) -> None:
+    """Create the PDF's row and queue its render after commit, unless it exists."""
+    _row, created = MinutesPdf.objects.get_or_create(
+        minutes_id=meeting_id, language=language, defaults={"requested_at": timezone.now()}
+    )
+    if created:
+        _queue_render(meeting_id, language)
+
+
+def _queue_render(meeting_id: int, language: str) -> None:
+    # Looked up by its registered name: the tasks module calls these services.
+    task = current_app.tasks[RENDER_TASK]
+    # robust: a broker that cannot take the task leaves the row pending; the next request
+    # after _render_stale() queues it again.
+    transaction.on_commit(lambda: task.delay(meeting_id, language), robust=True)
+
+
+def request_minutes_pdf(*, actor: Actor, meeting: Meeting, language: str) -> MinutesPdf:
+    """The stored PDF of an adjourned meeting's minutes, or its row with ``pdf`` empty
+    once its render is queued. Refused before the adjournment: minutes are drafts until
+    then (their printable page is live; a PDF would be a copy that goes stale)."""
+    permissions.require_view(actor, meeting.council_id)
+    if language not in dict(settings.LANGUAGES):
+        raise NotFound(_("No such language."))
+    row = MinutesPdf.objects.filter(minutes_id=meeting.pk, language=language).first()
+    if row is not None and row.pdf is not None:
+        return row
+    # Frozen minutes exist exactly for the adjourned meetings.
+    if row is None and not Minutes.objects.filter(pk=meeting.pk).exists():
+        raise Conflict(
+            _("The minutes become a PDF once the meeting is adjourned; print the page until then."),
+            code=Code.NOT_ADJOURNED,
+        )
+    with transaction.atomic():
+        if row is None:
+            _queue_minutes_pdf(meeting.pk, language)
+        else:
+            # Of many requests finding the same stale row, the one whose update matches
+            # the time it read queues the render again.
+            retried = MinutesPdf.objects.filter(
+                pk=row.pk,
+                pdf__isnull=True,
+                requested_at=row.requested_at,
+                requested_at__lt=timezone.now() - _render_stale(),
+            ).update(requested_at=timezone.now())
+            if retried:
+                _queue_render(meeting.pk, language)
+    # Read again: with CELERY_TASK_ALWAYS_EAGER the render ran at the commit just above.
+    return MinutesPdf.objects.get(minutes_id=meeting.pk, language=language)
+
+
+def render_minutes_pdf(meeting_id: int, language: str) -> bool:
+    """Render and store the PDF (the worker's part). False if it was stored already:
+    a task delivered twice renders at most twice and stores once."""
+    if MinutesPdf.objects.filter(
+        minutes_id=meeting_id, language=language, pdf__isnull=False
+    ).exists():
+        return False
+    frozen = Minutes.objects.select_related("meeting__council").get(pk=meeting_id)
+    pdf = minutes.render_pdf(frozen.document, frozen.meeting, language)
+    stored = MinutesPdf.objects.filter(
+        minutes_id=meeting_id, language=language, pdf__isnull=True
+    ).update(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), rendered_at=timezone.now())
+    return bool(stored)
 
 
 # --- Attendance -------------------------------------------------------------------------

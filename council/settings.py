@@ -276,6 +276,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Minutes PDFs take seconds of CPU each: their own queue, so that a flood of renders
+# never delays a notification (docs/deploy.md, "Queues"). The worker consumes both.
+CELERY_TASK_ROUTES = {"proposals.tasks.render_minutes_pdf": {"queue": "pdf"}}
 
 
 def env_seconds(name: str, default: float) -> float:
@@ -374,6 +377,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("QUORUM_RATE_TOKEN", "10/minute"),
         "ballot": env_rate("QUORUM_RATE_BALLOT", "60/minute"),
+        # Minutes PDF downloads per person: the page waiting for a render refreshes
+        # every 5 s, well under this.
+        "minutes_pdf": env_rate("QUORUM_RATE_MINUTES_PDF", "20/minute"),
     },
     "NUM_PROXIES": QUORUM_PROXY_COUNT,
 }

@@ -18,6 +18,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
+from council import services as council_services
 from council.celery import TRANSIENT_ERRORS
 from council.errors import Conflict
 
@@ -101,3 +102,10 @@ def send_reminders() -> int:
         notifications.plan_reminder(vote)
         sent += notifications.deliver(vote_id, Notification.Kind.REMINDER)
     return sent
+
+
+@shared_task(**RETRY)
+def render_minutes_pdf(meeting_id: int, language: str) -> bool:
+    """Render an adjourned meeting's minutes as PDF once and store it. Routed to the
+    ``pdf`` queue (settings, ``CELERY_TASK_ROUTES``): renders never delay the emails."""
+    return council_services.render_minutes_pdf(meeting_id, language)

@@ -167,6 +167,13 @@ class BallotRateThrottle(_Throttle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+class MinutesPdfRateThrottle(BallotRateThrottle):
+    """Minutes PDF downloads per person: stored PDFs are cheap to serve, but each miss
+    may queue a render, and a loop of downloads should not tie up a web worker."""
+
+    scope = "minutes_pdf"
+
+
 def wait_message(seconds: float | None) -> str:
     wait = max(1, math.ceil(seconds or 1))
     return ngettext(

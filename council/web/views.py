@@ -8,24 +8,25 @@ Every change goes through a service (``council/services.py``, ``proposals/servic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, get_supported_language_variant, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from council import ledger, queries, services
-from council.errors import Forbidden
-from council.models import Attendance, Council, LedgerEvent, Meeting
+from council import minutes as minutes_module
+from council.errors import Forbidden, ServiceError
+from council.http.security import MinutesPdfRateThrottle, page_throttled
+from council.models import Attendance, Council, LedgerEvent, Meeting, Minutes
 from members import permissions
 from members.models import MemberUnit, Role
 from proposals import explain, rules, tally
@@ -318,36 +319,65 @@ def projector(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def minutes(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, access = _meeting(request, pk)
-    return render(request, "council/minutes.html", _minutes_context(meeting, access))
+    # An adjourned meeting's minutes are its frozen document; a draft's are the live rows.
+    frozen = (
+        Minutes.objects.filter(meeting=meeting).first()
+        if meeting.status == Meeting.Status.ADJOURNED
+        else None
+    )
+    context = (
+        minutes_module.context(frozen.document, meeting)
+        if frozen is not None
+        else _minutes_context(meeting, access)
+    )
+    return render(request, "council/minutes.html", context)
+
+
+# How often the page waiting for a PDF reloads itself (and the Retry-After it sends).
+PDF_REFRESH_SECONDS = 5
 
 
 @login_required
 def minutes_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    """The same minutes as a PDF, fonts embedded (Chinese included) by WeasyPrint."""
-    meeting, access = _meeting(request, pk)
+    """The adjourned minutes as a PDF, fonts embedded (Chinese included) by WeasyPrint.
+
+    Served as stored; the first request queues the render (a worker's job) and gets a
+    202 page that reloads itself until the PDF is there. Refused (409) before the
+    adjournment: the printable page serves drafts.
+    """
+    meeting, _access = _meeting(request, pk)
+    throttled = page_throttled(request, MinutesPdfRateThrottle())
+    if throttled is not None:
+        return throttled
     try:
-        from weasyprint import HTML
+        import weasyprint  # noqa: F401 — the worker needs it; say so here rather than wait
     except OSError:  # the system's Pango is missing: say so rather than fail
         return HttpResponse(
             _("PDF minutes need the system's Pango library; the printable page works."),
             status=503,
             content_type="text/plain; charset=utf-8",
         )
-    from django.contrib.staticfiles import finders
-
-    # The stylesheet goes inline: WeasyPrint then fetches nothing, from disk or network.
-    found = finders.find("css/quorum.css")
-    if found is None:
-        raise ImproperlyConfigured("css/quorum.css is not among the static files")
-    stylesheet = Path(found).read_text(encoding="utf-8")
-    html = render(
-        request,
-        "council/minutes_pdf.html",
-        {**_minutes_context(meeting, access), "pdf": True, "stylesheet": stylesheet},
-    ).content.decode()
-    pdf = HTML(string=html).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
+    language = get_supported_language_variant(get_language() or settings.LANGUAGE_CODE)
+    try:
+        stored = services.request_minutes_pdf(
+            actor=request.user, meeting=meeting, language=language
+        )
+    except ServiceError as exc:
+        return refused(request, exc)
+    if stored.pdf is None:
+        response = render(
+            request,
+            "council/minutes_pending.html",
+            {"meeting": meeting, "refresh": PDF_REFRESH_SECONDS},
+            status=202,
+        )
+        response["Retry-After"] = str(PDF_REFRESH_SECONDS)
+        return response
+    response = HttpResponse(bytes(stored.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="minutes-{meeting.pk}.pdf"'
+    # Frozen: the same bytes for as long as the meeting exists.
+    response["ETag"] = f'"{stored.sha256}"'
+    response["Cache-Control"] = "private, max-age=86400, immutable"
     return response
 
 
