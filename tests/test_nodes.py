@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .private_servers import (
     ROOT,
     PrivatePostgres,
@@ -89,7 +87,7 @@ def build_council() -> None:
         actor=bench.secretary, meeting=bench.meeting, title="Two nodes"
     )
     services.open_vote(actor=bench.secretary, proposal=proposal)
-    print(  # noqa: T201 — the test reads it
+    print(
         json.dumps(
             {
                 "proposal": proposal.pk,
@@ -249,9 +247,7 @@ def call(base: str, cert: Path, method: str, path: str, token: str) -> tuple[int
 
 def served_ballots(node: Site) -> int:
     """The ballot PUTs a node answered, from its access log."""
-    return sum(
-        1 for line in node.log.read_text().splitlines() if '"PUT /api/v1/proposals/' in line
-    )
+    return sum(1 for line in node.log.read_text().splitlines() if '"PUT /api/v1/proposals/' in line)
 
 
 # --- The test -------------------------------------------------------------------------
@@ -259,7 +255,9 @@ def served_ballots(node: Site) -> int:
 
 def test_a_web_node_killed_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path) -> None:
     if not os.access(HAPROXY, os.X_OK):
-        missing(f"needs Debian's haproxy at {HAPROXY} (apt-get install haproxy); .ci/run installs it")
+        missing(
+            f"needs Debian's haproxy at {HAPROXY} (apt-get install haproxy); .ci/run installs it"
+        )
     started = time.monotonic()
     mails = tmp_path / "mail"
     with ExitStack() as stack:
@@ -279,7 +277,7 @@ def test_a_web_node_killed_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path
         database.sql(f'CREATE DATABASE "{DB}"')
         # The nodes start while the database is migrated (their probe needs only a
         # connection): the machine's two cores do both at once.
-        migrate = subprocess.Popen(  # noqa: S603
+        migrate = subprocess.Popen(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
             cwd=ROOT,
             env=env,
@@ -349,7 +347,9 @@ def test_a_web_node_killed_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path
         assert failed, "no request was cut by the kill"
 
         # --- Every acknowledged ballot stored once, with its choice ------------------
-        (vote,) = database.sql(f"SELECT id FROM proposals_vote WHERE proposal_id = {proposal}", DB)
+        (vote,) = database.sql(
+            "SELECT id FROM proposals_vote WHERE proposal_id = %s", DB, (proposal,)
+        )
         rows = database.sql(
             "SELECT unit_id, choice FROM proposals_ballot WHERE vote_id = %s", DB, vote
         )
@@ -407,7 +407,7 @@ def test_a_web_node_killed_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path
 
         ledger_agrees_with_the_ballots(database, env)
     total = time.monotonic() - started
-    print(  # noqa: T201 — the figures of the run, for docs/deploy.md
+    print(
         f"setup {setup_seconds:.1f}s, burst {burst_seconds:.1f}s, total {total:.1f}s; "
         f"{len(failed)} units retried, {len(stored_but_unanswered)} stored but unanswered, "
         f"{sum(o.failed_attempts for o in outcomes.values())} failed attempts"
