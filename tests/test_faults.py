@@ -411,7 +411,7 @@ def test_a_lost_database_outside_any_view_is_a_503_too(rf: Any) -> None:
     Django's 500 handler, not the view-level middleware: it must still be a 503."""
     from django.db import OperationalError
 
-    from council.api.common import api_server_error
+    from council.http.handlers import api_server_error
 
     for path, kind in (("/api/v1/me/", "application/json"), ("/meetings/1/", "text/html")):
         try:
