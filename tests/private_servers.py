@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -236,7 +237,7 @@ def prepared_database(server: PrivatePostgres, name: str, env: dict[str, str]) -
 class Site:
     """gunicorn serving the site; requests go through a TLS proxy's header."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
@@ -247,16 +248,21 @@ class Site:
                 "gunicorn",
                 "council.wsgi",
                 "--workers",
-                "1",
+                str(workers),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--timeout",
                 "60",
+                # One line per request: which node served what (tests/test_nodes.py).
+                "--access-logfile",
+                "-",
             ],
             cwd=ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # Its own process group: kill() takes the master and its workers at once.
+            start_new_session=True,
         )
         self.log = log
         try:
@@ -292,7 +298,17 @@ class Site:
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
 
-    def stop(self) -> None:
-        self.process.terminate()
+    def kill(self) -> None:
+        """SIGKILL the master and every worker together, as a lost machine would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
         self._log.close()
