@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -140,10 +141,17 @@ class ApiToken(AbstractAuthToken):
     revoke form name a token by something that says nothing about it.
     """
 
-    id = models.BigAutoField(primary_key=True)
-    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
-    session = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    label = models.CharField(_("label"), max_length=100, blank=True, default="")
+    # Annotated: knox ships no types, so the stubs' plugin cannot infer them from Any.
+    id: models.BigAutoField[Any, int] = models.BigAutoField(primary_key=True)
+    digest: models.CharField[Any, str] = models.CharField(
+        max_length=CONSTANTS.DIGEST_LENGTH, unique=True
+    )
+    session: models.CharField[Any, str] = models.CharField(
+        max_length=64, blank=True, default="", db_index=True
+    )
+    label: models.CharField[Any, str] = models.CharField(
+        _("label"), max_length=100, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("API token")

@@ -194,7 +194,7 @@ def revoke_token(*, actor: Actor, token_id: int) -> None:
 def revoke_all_tokens(user: User) -> int:
     """Every token of ``user`` (a changed password: whoever knew the old one may hold one)."""
     deleted, _rows = ApiToken.objects.filter(user_id=user.pk).delete()
-    return deleted
+    return int(deleted)
 
 
 def revoke_session_tokens(user: User, session_key: str | None) -> int:
@@ -203,4 +203,4 @@ def revoke_session_tokens(user: User, session_key: str | None) -> int:
     if not digest:
         return 0
     deleted, _rows = ApiToken.objects.filter(user_id=user.pk, session=digest).delete()
-    return deleted
+    return int(deleted)

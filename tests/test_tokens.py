@@ -42,7 +42,7 @@ def me_status(key: str) -> int:
     return APIClient(HTTP_AUTHORIZATION=f"Token {key}").get(ME).status_code
 
 
-def obtain(username: str = "bob", password: str = "pw", ip: str = "10.0.0.1") -> Any:
+def obtain(username: str = "bob", password: str = "pw", ip: str = "10.0.0.1") -> Any:  # noqa: S107
     return APIClient(REMOTE_ADDR=ip).post(
         TOKEN, {"username": username, "password": password}, format="json"
     )

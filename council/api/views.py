@@ -71,10 +71,13 @@ def obtain_token(request: Request) -> Response:
         raise exceptions.ValidationError(serializer.errors)
     user = serializer.validated_data["user"]
     session = getattr(request, "session", None)
-    own_session = session is not None and session.get(SESSION_KEY) == str(user.pk)
+    own = session is not None and session.get(SESSION_KEY) == str(user.pk)
     token, key = member_services.issue_token(
-        user=user, session_key=session.session_key if own_session else None, label="API"
+        user=user,
+        session_key=session.session_key if session is not None and own else None,
+        label="API",
     )
+    security.remember_sign_in(request, user.get_username())
     return Response({"token": key, "expiry": token.expiry})
 
 

@@ -108,7 +108,7 @@ class SignInGuard(AxesStandaloneBackend):
         if wait is not None:
             # Refused before the password is checked: an address spraying passwords
             # learns nothing from the answer. PermissionDenied stops the next backends.
-            request.sign_in_address_limited = wait
+            request.sign_in_address_limited = wait  # type: ignore[attr-defined]
             raise PermissionDenied("too many usernames failed from this address")
         return None
 
