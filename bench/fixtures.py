@@ -12,20 +12,21 @@ Call after ``django.setup()``.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.crypto import create_token_string, hash_token
+from knox.settings import CONSTANTS
 
 from council import ledger
 from council import services as council_services
 from council.models import Attendance, Council, LedgerEvent, LedgerHead, Meeting
-from members.models import MemberUnit, Role
+from members.models import ApiToken, MemberUnit, Role
 
 PASSWORD = "bench-password"  # noqa: S105 — scratch accounts of a scratch database
 
@@ -109,8 +110,20 @@ def council_of(
             ],
             batch_size=5000,
         )
-        tokens = Token.objects.bulk_create(
-            [Token(key=secrets.token_hex(20), user=user) for user in delegates], batch_size=5000
+        # knox tokens written in bulk: the key is kept here for the load, the digest stored.
+        keys = [create_token_string() for _user in delegates]
+        expiry = timezone.now() + timedelta(days=1)
+        ApiToken.objects.bulk_create(
+            [
+                ApiToken(
+                    digest=hash_token(key),
+                    token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH],
+                    user=user,
+                    expiry=expiry,
+                )
+                for key, user in zip(keys, delegates, strict=True)
+            ],
+            batch_size=5000,
         )
     meeting = council_services.create_meeting(
         actor=secretary,
@@ -155,5 +168,5 @@ def council_of(
         secretary=secretary,
         units=units,
         delegates=delegates,
-        tokens=[t.key for t in tokens],
+        tokens=keys,
     )

@@ -128,6 +128,12 @@ AXES_CLIENT_IP_CALLABLE = "council.http.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "council.http.security.lockout_response"
 # Successful sign-ins are not worth a row each; failures are (the admin lists them).
 AXES_DISABLE_ACCESS_LOG = True
+# Per address, across usernames (council/http/security.py, SignInGuard): once more than
+# QUORUM_SIGNIN_ADDRESS_USERNAMES distinct usernames failed from one address within the
+# window, that address may try no further usernames until the window ends. Usernames it
+# already tried, or signed in with, are left to the per-pair lockout above.
+QUORUM_SIGNIN_ADDRESS_USERNAMES = env_int("QUORUM_SIGNIN_ADDRESS_USERNAMES", 10, minimum=1)
+QUORUM_SIGNIN_ADDRESS_WINDOW = env_int("QUORUM_SIGNIN_ADDRESS_WINDOW", 900, minimum=1)
 
 # Rate limits count in this cache: set CACHE_URL (redis://…) in production so that every
 # web process shares the counts; the default is each process's own memory.
@@ -152,7 +158,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens: knox's hashing and its abstract model; the table is members.ApiToken.
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -177,6 +184,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Faults (issue 7): a lost database connection answers 503 with Retry-After.
     "council.http.middleware.DatabaseUnavailableMiddleware",
+    # A sign-in refused by the per-address limit becomes its 429 answer.
+    "council.http.security.SignInAddressLimitMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -382,6 +391,20 @@ REST_FRAMEWORK = {
         "minutes_pdf": env_rate("QUORUM_RATE_MINUTES_PDF", "20/minute"),
     },
     "NUM_PROXIES": QUORUM_PROXY_COUNT,
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; each token expires
+# QUORUM_TOKEN_TTL seconds after it was issued (default 30 days) and is revoked sooner by
+# a password change, by signing out of the session that asked for it, or by its owner on
+# the tokens page. council/api/auth.py reads it on every request.
+KNOX_TOKEN_MODEL = "members.ApiToken"  # noqa: S105 — a model name
+QUORUM_TOKEN_TTL = timedelta(seconds=env_int("QUORUM_TOKEN_TTL", 30 * 24 * 3600, minimum=60))
+# knox's migrations create its own token table even when the model is swapped (they
+# predate its swappable setting); with none, no table is made for the unused model.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": QUORUM_TOKEN_TTL,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quorum API",

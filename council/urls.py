@@ -5,7 +5,7 @@ from django.urls import include, path
 from proposals import views as proposal_views
 
 from .http import health
-from .web import views
+from .web import accounts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -33,6 +33,9 @@ urlpatterns = [
     path("proposals/<int:pk>/ballots/<int:unit_id>/", proposal_views.ballot, name="ballot"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", accounts.tokens, name="tokens"),
+    path("accounts/tokens/new/", accounts.token_create, name="token-create"),
+    path("accounts/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token-revoke"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("council.api.urls")),

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from council.admin_base import ServiceAdmin
 
 from . import services
-from .models import MemberUnit, Role
+from .models import ApiToken, MemberUnit, Role
 
 
 @admin.register(MemberUnit)
@@ -52,3 +52,21 @@ class RoleAdmin(ServiceAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Role) -> None:
         services.revoke_role(actor=request.user, role=obj)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens by owner, prefix and dates. Never the digest, never a key: the admin
+    revokes tokens (delete) but makes none — people make their own on the tokens page."""
+
+    list_display = ("token_key", "user", "label", "created", "expiry")
+    list_filter = ("expiry",)
+    search_fields = ("user__username", "token_key")
+    fields = ("token_key", "user", "label", "created", "expiry")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class MemberUnitQuerySet(models.QuerySet["MemberUnit"]):
@@ -121,3 +124,40 @@ class Role(models.Model):
         if self.unit_id:
             return f"{self.user} — {self.get_role_display()} ({self.unit})"
         return f"{self.user} — {self.get_role_display()} ({self.council})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token: knox's digest (SHA-512 of the key; the key itself is never stored),
+    its first characters for lookup, owner and expiry — plus the session that asked for it.
+
+    ``session`` is a SHA-256 digest of the session key of the signed-in browser session
+    that created the token (the tokens page, or the token endpoint called with that
+    session's cookie); empty for a token asked for with only a username and password.
+    Signing out revokes the tokens of the session signing out (members/receivers.py):
+    a token made in a session lives no longer than it. Storing a digest rather than the
+    key keeps this table free of anything that would let a reader take over a session.
+
+    The primary key is a number, not knox's digest, so that the tokens page and its
+    revoke form name a token by something that says nothing about it.
+    """
+
+    # Annotated: knox ships no types, so the stubs' plugin cannot infer them from Any.
+    id: models.BigAutoField[Any, int] = models.BigAutoField(primary_key=True)
+    digest: models.CharField[Any, str] = models.CharField(
+        max_length=CONSTANTS.DIGEST_LENGTH, unique=True
+    )
+    session: models.CharField[Any, str] = models.CharField(
+        max_length=64, blank=True, default="", db_index=True
+    )
+    label: models.CharField[Any, str] = models.CharField(
+        _("label"), max_length=100, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        # Never the digest: the admin and logs name a token by its public prefix.
+        return f"{self.token_key}… ({self.user})"

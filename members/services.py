@@ -1,12 +1,14 @@
 """Use cases for member units and people's roles.
 
 Same contract as every service module: permission first, one transaction, the ledger
-event appended inside it, typed refusals that leave nothing written.
+event appended inside it, typed refusals that leave nothing written. API tokens, at the
+end, belong to accounts rather than councils.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -15,12 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from council import ledger
-from council.errors import Invalid, check_model
+from council.errors import Invalid, NotFound, check_model
 from council.locking import lock
 from council.models import Council
 
 from . import permissions
-from .models import MemberUnit, Role
+from .models import ApiToken, MemberUnit, Role
 
 Actor = permissions.User
 
@@ -143,3 +145,53 @@ def revoke_role(*, actor: Actor, role: Role) -> None:
     council_id, name = role.council_id, ledger.ref(role)
     role.delete()
     ledger.append(council_id=council_id, actor=actor, action="role.revoked", object=name, data=data)
+
+
+# --- API tokens ---------------------------------------------------------------------------
+# Account state, not a council's: no council ledger records them. Each change is one
+# statement (or one transaction) and logged by the caller as a security event.
+
+
+def session_digest(session_key: str | None) -> str:
+    """What ApiToken.session stores for a session: a digest, never the key itself."""
+    if not session_key:
+        return ""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def issue_token(*, user: User, session_key: str | None = None, label: str = "") -> tuple[Any, str]:
+    """A new token for ``user``: the stored row and the key, which exists only here.
+
+    The key is returned once and cannot be read back (only its digest is stored). The
+    user's expired tokens are deleted in the same transaction: nothing else would.
+    """
+    if not user.is_active:
+        raise Invalid({"username": [_("This account is inactive.")]})
+    with transaction.atomic():
+        ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+        token, key = ApiToken.objects.create(
+            user=user, session=session_digest(session_key), label=label[:100]
+        )
+    return token, str(key)
+
+
+def revoke_token(*, actor: Actor, token_id: int) -> None:
+    """Revoke one of the actor's own tokens; anyone else's is 404, as if it did not exist."""
+    deleted, _rows = ApiToken.objects.filter(pk=token_id, user_id=actor.pk).delete()
+    if not deleted:
+        raise NotFound(_("No such token."))
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Every token of ``user`` (a changed password: whoever knew the old one may hold one)."""
+    deleted, _rows = ApiToken.objects.filter(user_id=user.pk).delete()
+    return int(deleted)
+
+
+def revoke_session_tokens(user: User, session_key: str | None) -> int:
+    """The tokens that the session ``session_key`` of ``user`` created (it is ending)."""
+    digest = session_digest(session_key)
+    if not digest:
+        return 0
+    deleted, _rows = ApiToken.objects.filter(user_id=user.pk, session=digest).delete()
+    return int(deleted)

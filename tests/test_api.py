@@ -48,7 +48,7 @@ def vote(world: World) -> tuple[Meeting, Proposal]:
 def test_a_token_is_issued_for_good_credentials_only(world: World) -> None:
     client = APIClient()
     good = client.post(f"{API}/auth/token/", {"username": "bob", "password": "pw"}, format="json")
-    assert good.status_code == 200 and len(good.json()["token"]) == 40
+    assert good.status_code == 200 and len(good.json()["token"]) == 64
     bad = client.post(f"{API}/auth/token/", {"username": "bob", "password": "no"}, format="json")
     assert bad.status_code == 400
     client.credentials(HTTP_AUTHORIZATION=f"Token {good.json()['token']}")

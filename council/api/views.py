@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
@@ -22,6 +22,7 @@ from council import queries, services
 from council.http import security
 from council.models import Council, LedgerEvent, Meeting
 from members import permissions
+from members import services as member_services
 from members.models import MemberUnit, Role
 
 from .common import ListReadCreateViewSet, RulesField, referenced, scope
@@ -33,15 +34,25 @@ from .permissions import MANAGE, Rule
 
 @extend_schema(
     request=AuthTokenSerializer,
-    responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+    responses={
+        200: inline_serializer(
+            "Token",
+            {
+                "token": serializers.CharField(),
+                "expiry": serializers.DateTimeField(allow_null=True),
+            },
+        )
+    },
     auth=[],
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
 @throttle_classes([security.TokenRateThrottle])
 def obtain_token(request: Request) -> Response:
-    """Exchange a username and password for the caller's API token (400 if wrong; 429
-    when this address asks too often or this username is locked out from it)."""
+    """Exchange a username and password for a new API token (400 if wrong; 429 when this
+    address asks too often, this username is locked out from it, or the address tried
+    too many usernames). Each call issues a new token; a browser session of the same
+    person that asks is recorded as its creator, so signing out revokes it."""
     serializer = AuthTokenSerializer(data=request.data, context={"request": request})
     if not serializer.is_valid():
         # Axes marks the request it refused (on DRF's Request, which the login passed on).
@@ -49,9 +60,20 @@ def obtain_token(request: Request) -> Response:
             raise exceptions.Throttled(
                 wait=security.lockout_seconds(), detail=security.lockout_message()
             )
+        limited = getattr(request, "sign_in_address_limited", None)
+        if limited is not None:
+            raise exceptions.Throttled(wait=limited, detail=security.address_limit_message())
         raise exceptions.ValidationError(serializer.errors)
-    token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
-    return Response({"token": token.key})
+    user = serializer.validated_data["user"]
+    session = getattr(request, "session", None)
+    own = session is not None and session.get(SESSION_KEY) == str(user.pk)
+    token, key = member_services.issue_token(
+        user=user,
+        session_key=session.session_key if session is not None and own else None,
+        label="API",
+    )
+    security.remember_sign_in(request, user.get_username())
+    return Response({"token": key, "expiry": token.expiry})
 
 
 class RoleBriefSerializer(serializers.ModelSerializer):

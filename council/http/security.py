@@ -6,6 +6,10 @@
 - Sign-in lockout (django-axes): repeated failures lock the *username and address*
   together, so an attacker can lock out only the pairs they try from their own address,
   never a member who signs in from elsewhere.
+- Sign-in limit per address: an address from which more than a handful of *distinct*
+  usernames failed within a window may try no new usernames until the window ends (429
+  with Retry-After). A meeting room behind one NAT address keeps signing in: the
+  usernames already tried or signed in from there are left to the per-pair lockout.
 - Rate limits (DRF throttles): the token endpoint per address, ballot casting per person,
   the same counter for the API and the ballot forms.
 - Security events go to the ``quorum.security`` logger, one line each, with the user,
@@ -14,17 +18,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -92,7 +103,14 @@ class SignInGuard(AxesStandaloneBackend):
     ) -> None:
         if request is None:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        super().authenticate(request, username=username, password=password, **kwargs)
+        wait = address_limit_wait(request, username or "")
+        if wait is not None:
+            # Refused before the password is checked: an address spraying passwords
+            # learns nothing from the answer. PermissionDenied stops the next backends.
+            request.sign_in_address_limited = wait  # type: ignore[attr-defined]
+            raise PermissionDenied("too many usernames failed from this address")
+        return None
 
 
 def lockout_seconds() -> int:
@@ -129,9 +147,111 @@ def _sign_in_failed(
 ) -> None:
     if request is None:
         return
-    log_event("sign_in_failed", request, user=repr(credentials.get("username", "")))
+    username = str(credentials.get("username", ""))
+    if getattr(request, "sign_in_address_limited", None) is not None:
+        log_event("sign_in_address_limited", request, user=repr(username))
+        return  # not a failure of this username: its password was never checked
+    log_event("sign_in_failed", request, user=repr(username))
     if getattr(request, "axes_locked_out", False):
-        log_event("sign_in_locked_out", request, user=repr(credentials.get("username", "")))
+        log_event("sign_in_locked_out", request, user=repr(username))
+    else:
+        _note_failed_username(request, username)
+
+
+@receiver(user_logged_in, dispatch_uid="quorum.security.signed_in")
+def _signed_in(sender: Any, request: Any, user: Any, **_: Any) -> None:
+    if request is not None and user is not None:
+        remember_sign_in(request, user.get_username())
+
+
+# --- Sign-in limit per address ----------------------------------------------------------------
+# Counted in the shared cache, in fixed windows of QUORUM_SIGNIN_ADDRESS_WINDOW seconds:
+#   signin:<address>:<window>:count       how many distinct usernames failed (atomic incr)
+#   signin:<address>:<window>:u:<digest>  this username failed (add: counted once)
+#   signin-ok:<address>:<digest>          this username signed in from here (a day)
+# Usernames are hashed: the cache holds no list of who tried what, and keys stay short.
+# A fixed window lets an address fail with at most N new usernames per window, which is
+# the point; a sliding one would need a list per address, read and rewritten each time.
+
+SIGNED_IN_REMEMBERED = 24 * 3600
+
+
+def _window() -> tuple[str, int]:
+    length = int(settings.QUORUM_SIGNIN_ADDRESS_WINDOW)
+    now = time.time()
+    return str(int(now // length)), max(1, math.ceil(length - now % length))
+
+
+def _name(username: str) -> str:
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def address_limit_wait(request: Any, username: str) -> int | None:
+    """None if this address may try ``username`` now, else the seconds until it may.
+
+    An address may always retry a username it already tried in this window (the
+    per-pair lockout governs those) or signed in with lately; a new one only while fewer
+    than QUORUM_SIGNIN_ADDRESS_USERNAMES distinct usernames have failed from it.
+    """
+    address, name = client_ip(request), _name(username)
+    window, remaining = _window()
+    base = f"signin:{address}:{window}"
+    counted = cache.get_many([f"{base}:count", f"{base}:u:{name}", f"signin-ok:{address}:{name}"])
+    if f"{base}:u:{name}" in counted or f"signin-ok:{address}:{name}" in counted:
+        return None
+    if int(counted.get(f"{base}:count", 0)) < settings.QUORUM_SIGNIN_ADDRESS_USERNAMES:
+        return None
+    return remaining
+
+
+def _note_failed_username(request: Any, username: str) -> None:
+    address, name = client_ip(request), _name(username)
+    window, remaining = _window()
+    base = f"signin:{address}:{window}"
+    # add() is atomic: two concurrent failures of one username count it once.
+    if cache.add(f"{base}:u:{name}", 1, timeout=remaining + 1):
+        cache.add(f"{base}:count", 0, timeout=remaining + 1)
+        # ValueError: the window ended between the two calls, nothing left to count.
+        with contextlib.suppress(ValueError):
+            cache.incr(f"{base}:count")
+
+
+def remember_sign_in(request: Any, username: str) -> None:
+    """A username that signed in from this address is never refused by the address limit
+    there for a day: members who already signed in are unaffected by a spray."""
+    cache.set(f"signin-ok:{client_ip(request)}:{_name(username)}", 1, SIGNED_IN_REMEMBERED)
+
+
+def address_limit_message() -> str:
+    return _(
+        "Too many failed sign-ins from your address. Try again later, or from another "
+        "network. Accounts already signed in from here are not affected."
+    )
+
+
+def address_limited_response(request: HttpRequest, wait: int) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": address_limit_message()}, status=429)
+    else:
+        message = address_limit_message()
+        response = render(request, "refused.html", {"message": message}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class SignInAddressLimitMiddleware:
+    """Turns a sign-in refused by the address limit (the login page, the admin's) into
+    429 with Retry-After; the token endpoint raises its own 429 (council/api/views.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        wait = getattr(request, "sign_in_address_limited", None)
+        if wait is not None:
+            return address_limited_response(request, wait)
+        return response
 
 
 # --- Rate limits --------------------------------------------------------------------------
