@@ -363,8 +363,9 @@ REST_FRAMEWORK = {
     # ?format= is the register's download switch (csv, json), not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
     # (API fuzzing) The API speaks JSON only: a form encoding cannot say
-    # null or a number, so a form body is refused with 415 rather than misread.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # null or a number, so a form body is refused with 415 rather than misread. The parser
+    # refuses JSON nested deeper than 32 levels (400), which would exhaust the decoder's stack.
+    "DEFAULT_PARSER_CLASSES": ["council.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -213,6 +213,56 @@ def test_malformed_json_is_a_400(world: World, raw: bytes) -> None:
     refused(response, before, (400,))
 
 
+def nested(depth: int, kind: str) -> str:
+    if kind == "array":
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("kind", ["array", "object"])
+@pytest.mark.parametrize("depth", [33, 1000, 100_000])
+def test_deeply_nested_json_is_a_400_before_authentication(db: None, kind: str, depth: int) -> None:
+    # The token endpoint reads the body of anyone: the decoder's recursion was a 500 there.
+    before = counts()
+    response = APIClient().post(
+        f"{API}/auth/token/", nested(depth, kind), content_type="application/json"
+    )
+    assert "nested" in refused(response, before, (400,))["detail"]
+
+
+@pytest.mark.parametrize("kind", ["array", "object"])
+def test_deeply_nested_json_is_a_400_for_a_signed_in_caller(world: World, kind: str) -> None:
+    meeting = new_meeting(world)
+    before = counts()
+    response = client_for(world, "alice").post(
+        f"{API}/proposals/?meeting={meeting.pk}",
+        f'{{"meeting": {meeting.pk}, "title": "Deep", "body": {nested(1000, kind)}}}',
+        content_type="application/json",
+    )
+    assert "nested" in refused(response, before, (400,))["detail"]
+
+
+def test_brackets_inside_strings_are_text_not_nesting(world: World) -> None:
+    meeting = new_meeting(world)
+    body = json.dumps({"meeting": meeting.pk, "title": "[{" * 100, "body": '"\\[' * 500})
+    response = client_for(world, "alice").post(
+        f"{API}/proposals/", body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content[:300]
+    assert Proposal.objects.get(pk=response.json()["id"]).body == '"\\[' * 500
+
+
+def test_nesting_up_to_the_bound_is_parsed(db: None) -> None:
+    from council.api.parsers import MAX_DEPTH
+
+    response = APIClient().post(
+        f"{API}/auth/token/", nested(MAX_DEPTH, "object"), content_type="application/json"
+    )
+    # Parsed, then refused for what it says (no username, no password), not for its shape.
+    assert response.status_code == 400
+    assert "nested" not in response.content.decode()
+
+
 def test_a_form_body_is_not_what_the_api_reads(world: World) -> None:
     meeting = new_meeting(world)
     before = counts()
