@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from council.api.common import (
+    ID,
     ListReadCreateViewSet,
     referenced,
     require_manage,
@@ -66,6 +67,7 @@ class RoleViewSet(
 ):
     """Secretaries and auditors see their council's roles; everyone sees their own."""
 
+    lookup_value_regex = ID
     serializer_class = RoleSerializer
 
     def get_queryset(self) -> Any:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from council.api.common import (
+    ID,
     FrozenRulesField,
     ListReadCreateViewSet,
     access_for,
@@ -243,13 +244,14 @@ class ProposalViewSet(ListReadCreateViewSet):
     @action(
         detail=True,
         methods=["put"],
-        url_path=r"ballots/(?P<unit_id>\d+)",
+        url_path=f"ballots/(?P<unit_id>{ID})",
         throttle_classes=[BallotRateThrottle],
     )
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
         # (404) — the same answer get_object() gives, without building the scoped queryset.
-        proposal = services.find_proposal(int(pk)) if pk.isdecimal() and int(pk) < 2**63 else None
+        # The route admits ASCII digits only (common.ID); the bound is bigint's.
+        proposal = services.find_proposal(int(pk)) if int(pk) < 2**63 else None
         if proposal is None:
             raise Http404
         council_id = proposal.council_id

@@ -409,3 +409,80 @@ def test_another_councils_ids_are_404_and_write_nothing(world: World, open_vote:
         assert response.json() == {"detail": "Not found."} or "detail" in response.json()
     assert attempts[-1].status_code == 400 and "unit" in attempts[-1].json()
     assert counts() == before
+
+
+# --- Ids in a path are ASCII digits ----------------------------------------------------------
+
+
+def arabic_indic(n: int) -> str:
+    return "".join(chr(0x0660 + int(d)) for d in str(n))
+
+
+def full_width(n: int) -> str:
+    return "".join(chr(0xFF10 + int(d)) for d in str(n))
+
+
+@pytest.mark.parametrize("digits", [arabic_indic, full_width], ids=["arabic", "fullwidth"])
+def test_ids_in_other_scripts_digits_name_nothing(
+    world: World, open_vote: Proposal, digits: Any
+) -> None:
+    # int("\u0667") == 7 and int("\uff15") == 5: each path below named a real object.
+    alice, bob = client_for(world, "alice"), client_for(world, "bob")
+    meeting, chair, role = open_vote.meeting, world.chair, Role.objects.get(user=world.carol)
+    before = counts()
+    attempts = [
+        bob.put(
+            f"{API}/proposals/{digits(open_vote.pk)}/ballots/{chair.pk}/",
+            {"choice": "yes"},
+            format="json",
+        ),
+        bob.put(
+            f"{API}/proposals/{open_vote.pk}/ballots/{digits(chair.pk)}/",
+            {"choice": "yes"},
+            format="json",
+        ),
+        alice.put(
+            f"{API}/meetings/{meeting.pk}/attendance/{digits(world.units[20].pk)}/",
+            {"present": True},
+            format="json",
+        ),
+        alice.put(
+            f"{API}/meetings/{digits(meeting.pk)}/attendance/{world.units[20].pk}/",
+            {"present": True},
+            format="json",
+        ),
+        alice.post(f"{API}/proposals/{digits(open_vote.pk)}/close/"),
+        alice.delete(f"{API}/roles/{digits(role.pk)}/"),
+        alice.get(f"{API}/proposals/{digits(open_vote.pk)}/"),
+        alice.get(f"{API}/meetings/{digits(meeting.pk)}/"),
+        alice.get(f"{API}/councils/{digits(world.council.pk)}/"),
+        alice.get(f"{API}/units/{digits(chair.pk)}/"),
+    ]
+    for response in attempts:
+        assert response.status_code == 404, (response.request["PATH_INFO"], response.content)
+        assert response["Content-Type"].startswith("application/json")
+    assert counts() == before
+    # The ASCII forms name them: the refusal was the digits', not the objects'.
+    assert alice.get(f"{API}/proposals/{open_vote.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("digits", [arabic_indic, full_width], ids=["arabic", "fullwidth"])
+def test_pages_route_ascii_ids_only(world: World, open_vote: Proposal, digits: Any) -> None:
+    alice, bob = page_client(world, "alice"), page_client(world, "bob")
+    before = counts()
+    assert bob.get(f"/proposals/{digits(open_vote.pk)}/vote/").status_code == 404
+    assert (
+        bob.post(
+            f"/proposals/{open_vote.pk}/ballots/{digits(world.chair.pk)}/", {"choice": "yes"}
+        ).status_code
+        == 404
+    )
+    assert (
+        alice.post(
+            f"/meetings/{open_vote.meeting.pk}/attendance/{digits(world.units[20].pk)}/",
+            {"present": "1"},
+        ).status_code
+        == 404
+    )
+    assert alice.get(f"/meetings/{digits(open_vote.meeting.pk)}/").status_code == 404
+    assert counts() == before

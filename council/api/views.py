@@ -25,6 +25,7 @@ from members import permissions
 from members.models import MemberUnit, Role
 
 from .common import (
+    ID,
     ListReadCreateViewSet,
     RulesField,
     access_for,
@@ -214,7 +215,7 @@ class MeetingViewSet(ListReadCreateViewSet):
         return Response(quorum_data(self.get_object()))
 
     @extend_schema(request=AttendanceInSerializer, responses=AttendanceOutSerializer)
-    @action(detail=True, methods=["put"], url_path=r"attendance/(?P<unit_id>\d+)")
+    @action(detail=True, methods=["put"], url_path=f"attendance/(?P<unit_id>{ID})")
     def attendance(self, request: Request, pk: str, unit_id: str) -> Response:
         meeting = self.get_object()
         unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=meeting.council_id).first()
