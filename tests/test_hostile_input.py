@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from council import services as council_services
+from council.errors import Invalid
 from council.models import Attendance, Council, LedgerEvent, Meeting
 from members import services as member_services
 from members.models import MemberUnit, Role
@@ -486,3 +487,65 @@ def test_pages_route_ascii_ids_only(world: World, open_vote: Proposal, digits: A
     )
     assert alice.get(f"/meetings/{digits(open_vote.meeting.pk)}/").status_code == 404
     assert counts() == before
+
+
+# --- Titles are one line of visible text -----------------------------------------------------
+
+BAD_TITLES = {
+    "newline": ("Budget\nBcc: x@example.org", "one line"),
+    "carriage return": ("Budget\r2027", "one line"),
+    "tab": ("Budget\t2027", "one line"),
+    "escape": ("\x1b[31mBudget", "one line"),
+    "line separator": ("Budget\u20282027", "one line"),
+    "right-to-left override": ("Budget \u202egpj.exe", "text direction"),
+    "isolate": ("\u2067Budget\u2069", "text direction"),
+    "zero-width spaces": ("\u200b\u200b\u200b", "visible"),
+    "format characters": ("\u2060\ufeff\u00ad", "visible"),
+    "hangul filler": ("\u3164", "visible"),
+}
+
+
+@pytest.mark.parametrize(("title", "says"), BAD_TITLES.values(), ids=BAD_TITLES.keys())
+def test_a_title_that_is_not_one_visible_line_is_refused(
+    world: World, title: str, says: str
+) -> None:
+    meeting = new_meeting(world)
+    draft = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="Draft")
+    before = counts()
+    alice = client_for(world, "alice")
+    answers = [
+        alice.post(f"{API}/proposals/", {"meeting": meeting.pk, "title": title}, format="json"),
+        alice.post(
+            f"{API}/meetings/",
+            {"council": world.council.pk, "title": title, "scheduled_at": "2027-01-01T10:00Z"},
+            format="json",
+        ),
+    ]
+    for response in answers:
+        assert says in " ".join(refused(response, before, (400,))["title"])
+    for attempt in (
+        lambda: proposal_services.create_proposal(actor=world.alice, meeting=meeting, title=title),
+        lambda: proposal_services.update_proposal(actor=world.alice, proposal=draft, title=title),
+        lambda: council_services.update_meeting(actor=world.alice, meeting=meeting, title=title),
+    ):
+        with pytest.raises(Invalid) as info:
+            attempt()
+        assert says in " ".join(info.value.errors["title"])
+    page = page_client(world, "alice").post(
+        f"/meetings/{meeting.pk}/proposals/", {"title": title, "kind": "ordinary"}, follow=True
+    )
+    assert says in page.content.decode()
+    assert counts() == before
+    assert Proposal.objects.get(pk=draft.pk).title == "Draft"
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Budget 2027 — 预算", "مشروع الميزانية", "Family 👩\u200d👩\u200d👧 day", "  padded  "],
+)
+def test_titles_in_any_script_are_accepted(world: World, title: str) -> None:
+    meeting = new_meeting(world)
+    response = client_for(world, "alice").post(
+        f"{API}/proposals/", {"meeting": meeting.pk, "title": title}, format="json"
+    )
+    assert response.status_code == 201, response.content
