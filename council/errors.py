@@ -22,6 +22,7 @@ class Code(StrEnum):
     UNIT_NOT_PRESENT = "unit_not_present"
     NOT_ELIGIBLE = "not_eligible"
     MEETING_ADJOURNED = "meeting_adjourned"
+    DRAFT_LIMIT = "draft_limit"
     # Other refusals.
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"

@@ -347,6 +347,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "quorum@localhost")
 # by default): the task then retries with backoff instead of hanging to its time limit.
 EMAIL_TIMEOUT = env_seconds("EMAIL_TIMEOUT", 10)
 
+# Open drafts a delegate may have on one meeting's agenda per unit (secretaries: any).
+QUORUM_DRAFTS_PER_UNIT = env_int("QUORUM_DRAFTS_PER_UNIT", 10, minimum=1)
+
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
@@ -375,6 +378,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("QUORUM_RATE_TOKEN", "10/minute"),
         "ballot": env_rate("QUORUM_RATE_BALLOT", "60/minute"),
+        # Changes of one unit's attendance by one person: a secretary recording a whole
+        # room changes many units once each, and is never slowed down by this.
+        "attendance": env_rate("QUORUM_RATE_ATTENDANCE", "10/minute"),
     },
     "NUM_PROXIES": QUORUM_PROXY_COUNT,
 }

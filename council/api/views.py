@@ -215,7 +215,12 @@ class MeetingViewSet(ListReadCreateViewSet):
         return Response(quorum_data(self.get_object()))
 
     @extend_schema(request=AttendanceInSerializer, responses=AttendanceOutSerializer)
-    @action(detail=True, methods=["put"], url_path=f"attendance/(?P<unit_id>{ID})")
+    @action(
+        detail=True,
+        methods=["put"],
+        url_path=f"attendance/(?P<unit_id>{ID})",
+        throttle_classes=[security.AttendanceRateThrottle],
+    )
     def attendance(self, request: Request, pk: str, unit_id: str) -> Response:
         meeting = self.get_object()
         unit = MemberUnit.objects.filter(pk=int(unit_id), council_id=meeting.council_id).first()

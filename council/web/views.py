@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from council import ledger, services
 from council.errors import Forbidden
+from council.http.security import AttendanceRateThrottle, page_throttled
 from council.models import Attendance, Council, LedgerEvent, Meeting
 from members import permissions
 from members.models import MemberUnit, Role
@@ -428,6 +429,9 @@ def meeting_adjourn(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def attendance(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
+    too_many = page_throttled(request, AttendanceRateThrottle())
+    if too_many is not None:
+        return too_many
     meeting, _access = _meeting(request, pk)
     unit = MemberUnit.objects.filter(pk=unit_id, council_id=meeting.council_id).first()
     done = reverse("meeting", args=[pk]) + "#attendance"
