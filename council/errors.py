@@ -23,6 +23,7 @@ class Code(StrEnum):
     NOT_ELIGIBLE = "not_eligible"
     MEETING_ADJOURNED = "meeting_adjourned"
     NOT_ADJOURNED = "not_adjourned"
+    DRAFT_LIMIT = "draft_limit"
     # Other refusals.
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"

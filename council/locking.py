@@ -1,7 +1,8 @@
 """Row locks, taken in one global order to rule out deadlocks.
 
 Order: meeting → proposal → vote → attendance or ballot → ledger head. A service takes only
-the locks it needs, but never in another order.
+the locks it needs, but never in another order. (A delegate's submission locks its unit
+after the meeting, to count the unit's drafts; nothing else locks a unit with a meeting.)
 
 Exclusive locks are ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: inserting a row that
 refers to a locked row (a ledger event → its council, a ballot → its proposal) takes

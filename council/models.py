@@ -6,6 +6,7 @@ Models hold data and the invariants the database can enforce. Business rules liv
 
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from typing import Any
 
@@ -21,6 +22,37 @@ from proposals import rules
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+# Text direction overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a title they
+# reorder what follows on every page, list and email that shows it.
+_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+# Letters and symbols that draw nothing (Hangul fillers, the blank Braille pattern).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def validate_title(value: str) -> None:
+    """A title is one line of visible text.
+
+    It heads emails (a line break there makes Django refuse the header), agenda lines and
+    the register, so it may hold no control character or line separator, no text
+    direction override, and not only characters that draw nothing (zero-width spaces,
+    format characters, fillers).
+    """
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValidationError(
+            _("A title is one line: no line breaks, tabs or control characters."),
+            code="title_control",
+        )
+    if any(c in _BIDI_CONTROLS for c in value):
+        raise ValidationError(
+            _("A title cannot contain characters that override the text direction."),
+            code="title_bidi",
+        )
+    if all(
+        unicodedata.category(c) in ("Cf", "Zs", "Mn", "Me") or c in _BLANK_LETTERS for c in value
+    ):
+        raise ValidationError(_("A title needs visible characters."), code="title_blank")
 
 
 class Basis(models.TextChoices):
@@ -184,7 +216,7 @@ class Meeting(models.Model):
     council = models.ForeignKey(
         Council, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("council")
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, validators=[validate_title])
     scheduled_at = models.DateTimeField(_("scheduled at"))
     mode = models.CharField(
         _("mode"), max_length=10, choices=MeetingMode.choices, default=MeetingMode.IN_PERSON

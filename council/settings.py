@@ -359,6 +359,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "quorum@localhost")
 # by default): the task then retries with backoff instead of hanging to its time limit.
 EMAIL_TIMEOUT = env_seconds("EMAIL_TIMEOUT", 10)
 
+# Open drafts a delegate may have on one meeting's agenda per unit (secretaries: any).
+QUORUM_DRAFTS_PER_UNIT = env_int("QUORUM_DRAFTS_PER_UNIT", 10, minimum=1)
+
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "no credentials" a 401, not a 403.
@@ -375,8 +378,9 @@ REST_FRAMEWORK = {
     # ?format= is the register's download switch (csv, json), not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
     # (API fuzzing) The API speaks JSON only: a form encoding cannot say
-    # null or a number, so a form body is refused with 415 rather than misread.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # null or a number, so a form body is refused with 415 rather than misread. The parser
+    # refuses JSON nested deeper than 32 levels (400), which would exhaust the decoder's stack.
+    "DEFAULT_PARSER_CLASSES": ["council.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -389,6 +393,9 @@ REST_FRAMEWORK = {
         # Minutes PDF downloads per person: the page waiting for a render refreshes
         # every 5 s, well under this.
         "minutes_pdf": env_rate("QUORUM_RATE_MINUTES_PDF", "20/minute"),
+        # Changes of one unit's attendance by one person: a secretary recording a whole
+        # room changes many units once each, and is never slowed down by this.
+        "attendance": env_rate("QUORUM_RATE_ATTENDANCE", "10/minute"),
     },
     "NUM_PROXIES": QUORUM_PROXY_COUNT,
 }

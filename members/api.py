@@ -9,7 +9,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api.common import ListReadCreateViewSet, referenced, scope
+from council.api.common import ID, ListReadCreateViewSet, referenced, scope
 from council.api.fields import StrictCharField, StrictModelSerializer
 from council.api.permissions import MANAGE, CouncilScopedMixin
 from council.models import Council
@@ -64,6 +64,7 @@ class RoleViewSet(
 ):
     """Secretaries and auditors see their council's roles; everyone sees their own."""
 
+    lookup_value_regex = ID
     serializer_class = RoleSerializer
     rules = {"create": MANAGE, "destroy": MANAGE}
 

@@ -77,8 +77,13 @@ class Access:
         return self.represents(unit) or self.can_manage
 
     def records_for(self, unit: MemberUnit) -> bool:
-        """Whether this person's ballot for ``unit`` is one recorded by the secretary."""
-        return not self.represents(unit) and self.can_manage
+        """Whether this person's ballot for ``unit`` is one recorded by the secretary.
+
+        A secretary's ballot always is, even for a unit they are also a delegate of:
+        otherwise whoever runs the council could cast unflagged, and (online) check an
+        absent unit in by casting. Such a ballot needs the unit present, as every ballot
+        the secretary records."""
+        return self.can_manage
 
     def can_record_attendance(self, in_person: bool, unit: MemberUnit) -> bool:
         """Secretaries check any unit in or out; a delegate only their own unit, and only

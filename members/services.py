@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from council import ledger
-from council.errors import Invalid, NotFound, check_model
+from council.errors import Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
 from council.models import Council
 
@@ -113,8 +113,15 @@ def grant_role(
     role: str,
     unit: MemberUnit | None = None,
 ) -> Role:
-    """Give ``user`` a role in ``council``; a delegate role names the unit represented."""
+    """Give ``user`` a role in ``council``; a delegate role names the unit represented.
+
+    Nobody grants a role to themselves: a secretary could otherwise make themselves a
+    delegate, vote as the unit and revoke the role. Another secretary grants it, or a
+    superuser (the site's administrators, in the admin), who may act everywhere anyway.
+    """
     permissions.require_manage(actor, council.pk)
+    if actor is not None and actor.pk == user.pk and not permissions.is_superuser(actor):
+        raise Forbidden(_("You cannot grant a role to yourself: ask another secretary."))
     errors: dict[str, list[str]] = {}
     if role == Role.Kind.DELEGATE and unit is None:
         errors["unit"] = [_("A delegate represents one unit: name it.")]

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council.api.common import FrozenRulesField, ListReadCreateViewSet, referenced, scope
+from council.api.common import ID, FrozenRulesField, ListReadCreateViewSet, referenced, scope
 from council.api.fields import StrictModelSerializer, path_id, query_number
 from council.api.permissions import MANAGE, Rule
 from council.api.schema import COUNCIL_FILTER
@@ -241,12 +241,13 @@ class ProposalViewSet(ListReadCreateViewSet):
     @action(
         detail=True,
         methods=["put"],
-        url_path=r"ballots/(?P<unit_id>\d+)",
+        url_path=f"ballots/(?P<unit_id>{ID})",
         throttle_classes=[BallotRateThrottle],
     )
     def ballot(self, request: Request, pk: str, unit_id: str) -> Response:
         # The hottest endpoint: a direct lookup, then the caller's roles decide visibility
         # (404) — the same answer get_object() gives, without building the scoped queryset.
+        # The route admits ASCII digits only (common.ID); path_id bounds it to a bigint.
         proposal = queries.find_proposal(path_id(pk))
         if proposal is None:
             raise Http404

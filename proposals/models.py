@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from council.models import ResolutionKind
+from council.models import ResolutionKind, validate_title
 
 from . import rules as rules_module
 
@@ -64,7 +64,7 @@ class Proposal(models.Model):
         related_name="proposals",
         verbose_name=_("meeting"),
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, validators=[validate_title])
     body = models.TextField(_("text"), max_length=20_000, blank=True)
     proposer_unit = models.ForeignKey(
         "members.MemberUnit",
@@ -315,7 +315,9 @@ class Notification(models.Model):
 
     Planning inserts these rows (the unique constraint makes a second plan a no-op);
     delivery claims unsent rows with ``SKIP LOCKED``, sends, and stamps ``sent_at`` —
-    so running a task twice, or two workers at once, sends nothing twice.
+    so running a task twice, or two workers at once, sends nothing twice. An email the
+    mail server refuses for good (a refused address, a malformed header) is stamped
+    ``failed_at`` with the reason instead, reported once and never tried again.
     """
 
     class Kind(models.TextChoices):
@@ -328,12 +330,18 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     planned_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "vote", "user"], name="notification_once_per_person"
+            ),
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(failed_at__isnull=True),
+                name="notification_sent_or_failed",
             ),
         ]
         indexes = [models.Index(fields=["vote", "kind", "sent_at"])]

@@ -8,18 +8,28 @@
 from __future__ import annotations
 
 import datetime
+import logging
+import smtplib
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 
+from council.celery import TRANSIENT_ERRORS
 from members.models import Role
 
 from . import explain, tally
 from .models import Ballot, Notification, NotificationPlan, Vote
+
+log = logging.getLogger("quorum.notifications")
+
+# After this many transient failures in a row the mail server itself is failing: the
+# delivery stops (and its task retries) rather than wait out every recipient's timeout.
+TRANSIENT_IN_A_ROW = 3
 
 
 @transaction.atomic
@@ -36,8 +46,8 @@ def _plan(vote: Vote, kind: str, people: QuerySet[Any]) -> int:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (kind, vote_id, user_id, planned_at, sent_at) "  # noqa: S608 — table name and an ORM-built select
-            f"SELECT %s, %s, people.user_id, %s, NULL FROM ({select}) AS people "
+            f"INSERT INTO {table} (kind, vote_id, user_id, planned_at, sent_at, failure) "  # noqa: S608 — table name and an ORM-built select
+            f"SELECT %s, %s, people.user_id, %s, NULL, '' FROM ({select}) AS people "
             "ON CONFLICT (kind, vote_id, user_id) DO NOTHING",
             [kind, vote.pk, now, *params],
         )
@@ -97,7 +107,17 @@ def unplanned() -> list[tuple[int, Notification.Kind]]:
 PLANS = {Notification.Kind.VOTE_OPENED: plan_vote_opened, Notification.Kind.RESULT: plan_result}
 
 
+def _one_line(text: str) -> str:
+    """Header text on one line: a line break in a header is refused (BadHeaderError)."""
+    return " ".join(text.split())
+
+
 def _message(note: Notification) -> tuple[str, str]:
+    subject, body = _compose(note)
+    return _one_line(subject), body
+
+
+def _compose(note: Notification) -> tuple[str, str]:
     vote = note.vote
     proposal = vote.proposal
     council = proposal.council
@@ -121,32 +141,86 @@ def _message(note: Notification) -> tuple[str, str]:
     return subject, body
 
 
+def is_transient(exc: BaseException) -> bool:
+    """A failure that may pass: the server or network was unreachable, or the server
+    answered "try later" (an SMTP 4xx, for the message or each of its recipients)."""
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(
+            400 <= code < 500 for code, _msg in exc.recipients.values()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return False
+
+
 def deliver(vote_id: int, kind: str) -> int:
     """Send every planned, unsent notification of this kind; return how many were sent.
 
     Each email is claimed in its own transaction with ``FOR UPDATE SKIP LOCKED``, so two
     deliveries at once never pick the same row, and ``sent_at`` is stamped in the same
     transaction as the claim: a crash before the commit leaves the row to be sent later.
+
+    One failed email never holds back the others. One refused for good (a refused
+    address, a header Django will not write) is stamped ``failed_at`` with its reason
+    and logged once: retrying would fail alike, for ever. One that failed for the moment
+    stays unsent and the rest are tried; at the end the first such error is raised so
+    that the task retries (and the sweep picks up what is left) — at once after
+    ``TRANSIENT_IN_A_ROW`` in a row, when the mail server itself is failing.
     """
     sent = 0
+    postponed: list[int] = []
+    first_transient: BaseException | None = None
+    in_a_row = 0
     while True:
         with transaction.atomic():
             note = (
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("vote__proposal__council", "user")
-                .filter(vote_id=vote_id, kind=kind, sent_at__isnull=True)
+                .filter(vote_id=vote_id, kind=kind, sent_at__isnull=True, failed_at__isnull=True)
+                .exclude(pk__in=postponed)
                 .order_by("id")
                 .first()
             )
             if note is None:
-                return sent
-            if note.user.email and still_relevant(note):
-                with translation.override(settings.LANGUAGE_CODE):
-                    subject, body = _message(note)
-                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [note.user.email])
+                break
+            try:
+                if note.user.email and still_relevant(note):
+                    with translation.override(settings.LANGUAGE_CODE):
+                        subject, body = _message(note)
+                    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [note.user.email])
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    postponed.append(note.pk)
+                    first_transient = first_transient or exc
+                    in_a_row += 1
+                    log.warning(
+                        "%s email to user %s for vote %s postponed: %r",
+                        kind,
+                        note.user_id,
+                        vote_id,
+                        exc,
+                    )
+                    if in_a_row >= TRANSIENT_IN_A_ROW:
+                        break
+                    continue
+                log.exception(
+                    "%s email to user %s for vote %s failed for good", kind, note.user_id, vote_id
+                )
+                note.failed_at = timezone.now()
+                note.failure = f"{type(exc).__name__}: {exc}"[:500]
+                note.save(update_fields=["failed_at", "failure"])
+                continue
+            in_a_row = 0
             note.sent_at = timezone.now()
             note.save(update_fields=["sent_at"])
             sent += 1
+    if first_transient is not None:
+        raise first_transient
+    return sent
 
 
 def still_relevant(note: Notification) -> bool:
@@ -172,7 +246,7 @@ def pending(
     """(vote, kind) pairs with notes planned a while ago and still unsent."""
     return list(
         Notification.objects.filter(
-            sent_at__isnull=True, planned_at__lt=timezone.now() - older_than
+            sent_at__isnull=True, failed_at__isnull=True, planned_at__lt=timezone.now() - older_than
         )
         .values_list("vote_id", "kind")
         .distinct()

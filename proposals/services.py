@@ -21,6 +21,7 @@ import datetime
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Max
@@ -116,6 +117,8 @@ def create_proposal(
     check_model(proposal, exclude=["position"])
     meeting = lock(Meeting, meeting.pk, shared=True)
     _require_agenda_open(meeting)
+    if not allowed.can_manage and proposer_unit is not None:
+        _require_draft_room(meeting, proposer_unit)
     last = meeting.proposals.aggregate(last=Max("position"))["last"]
     proposal.position = 0 if last is None else last + 1
     proposal.save()
@@ -135,6 +138,21 @@ def create_proposal(
         },
     )
     return proposal
+
+
+def _require_draft_room(meeting: Meeting, unit: MemberUnit) -> None:
+    """A delegate's unit has at most ``QUORUM_DRAFTS_PER_UNIT`` open drafts on a meeting's
+    agenda: submissions are not rate-limited otherwise, and each one grows the meeting
+    page of everyone in the room. The unit's row lock (after the meeting's) makes two
+    submissions at once count one after the other."""
+    lock(MemberUnit, unit.pk)
+    drafts = meeting.proposals.filter(proposer_unit=unit, status=Proposal.Status.DRAFT).count()
+    if drafts >= settings.QUORUM_DRAFTS_PER_UNIT:
+        raise Conflict(
+            _("This unit already has %(count)d drafts on this agenda: wait for the secretary.")
+            % {"count": drafts},
+            code=Code.DRAFT_LIMIT,
+        )
 
 
 # What a draft's editor may change (the admin's form lists the same).

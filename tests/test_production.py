@@ -45,17 +45,30 @@ def production_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_the_deploy_check_is_clean_with_production_settings() -> None:
-    result = subprocess.run(
+def deploy_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=production_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_the_deploy_check_is_clean_with_production_settings() -> None:
+    # The check only reads the setting: no Redis need answer at this address.
+    result = deploy_check(production_env(CACHE_URL="redis://127.0.0.1:6379/3"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_check_fails_without_a_shared_cache() -> None:
+    env = production_env()
+    env.pop("CACHE_URL", None)
+    result = deploy_check(env)
+    assert result.returncode != 0
+    assert "quorum.E001" in result.stderr and "CACHE_URL" in result.stderr
 
 
 def test_healthz_reports_the_database(db: None) -> None:

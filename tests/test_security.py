@@ -22,10 +22,10 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from council.models import LedgerEvent
+from council.models import Attendance, LedgerEvent, Meeting
 from proposals.models import Ballot, Proposal
 
-from .personas import World
+from .personas import World, new_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "/api/v1"
@@ -439,3 +439,74 @@ def test_the_pages_pass_the_policy_and_htmx_still_updates(chromium: Any, live_se
     bob.wait_for_selector(f"#b-{w.units[0].pk}-yes[aria-pressed=true]")
 
     assert violations == []
+
+
+# --- Floods: repeated check-ins, drafts ---------------------------------------------------------
+
+
+def test_one_units_attendance_is_rate_limited_per_person_api_and_page_together(
+    world: World, settings: Any
+) -> None:
+    rates(settings, attendance="3/minute")
+    meeting = new_meeting(world, mode=Meeting.Mode.ONLINE)
+    carol = APIClient()
+    carol.force_authenticate(world.carol)
+    page = Client()
+    page.force_login(world.carol)
+    unit = world.units[1]
+    url = f"{API}/meetings/{meeting.pk}/attendance/{unit.pk}/"
+    assert carol.put(url, {"present": True}, format="json").status_code == 200
+    assert carol.put(url, {"present": False}, format="json").status_code == 200
+    assert (
+        page.post(reverse("attendance", args=[meeting.pk, unit.pk]), {"present": "1"}).status_code
+        == 302
+    )
+    events = LedgerEvent.objects.count()
+    refused = carol.put(url, {"present": False}, format="json")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    on_page = page.post(reverse("attendance", args=[meeting.pk, unit.pk]), {"present": "0"})
+    assert on_page.status_code == 429
+    assert LedgerEvent.objects.count() == events  # still checked in: nothing written
+
+
+def test_a_secretary_records_a_whole_room_without_being_limited(
+    world: World, settings: Any
+) -> None:
+    rates(settings, attendance="2/minute")
+    meeting = new_meeting(world)
+    alice = APIClient()
+    alice.force_authenticate(world.alice)
+    for unit in world.units:
+        response = alice.put(
+            f"{API}/meetings/{meeting.pk}/attendance/{unit.pk}/", {"present": True}, format="json"
+        )
+        assert response.status_code == 200, response.content
+    assert Attendance.objects.filter(meeting=meeting, checked_out_at__isnull=True).count() == 21
+
+
+def test_a_delegates_open_drafts_per_meeting_are_bounded(world: World, settings: Any) -> None:
+    settings.QUORUM_DRAFTS_PER_UNIT = 3
+    meeting = new_meeting(world)
+    bob, alice, carol = (APIClient() for _ in range(3))
+    bob.force_authenticate(world.bob)
+    alice.force_authenticate(world.alice)
+    carol.force_authenticate(world.carol)
+    body = {"meeting": meeting.pk, "title": "Motion", "proposer_unit": world.chair.pk}
+    for _draft in range(3):
+        assert bob.post(f"{API}/proposals/", body, format="json").status_code == 201
+    before = (Proposal.objects.count(), LedgerEvent.objects.count())
+    refused = bob.post(f"{API}/proposals/", body, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "draft_limit"
+    # bea is the same unit's other delegate: the bound is the unit's.
+    page = Client()
+    page.force_login(world.bea)
+    page.post(reverse("proposal-create", args=[meeting.pk]), {**body, "kind": "ordinary"})
+    assert (Proposal.objects.count(), LedgerEvent.objects.count()) == before
+    # Other units, and the secretary, are not held back by it.
+    other = {**body, "proposer_unit": world.units[1].pk}
+    assert carol.post(f"{API}/proposals/", other, format="json").status_code == 201
+    assert alice.post(f"{API}/proposals/", body, format="json").status_code == 201
+    # Drafts that leave the agenda (withdrawn) make room again; the secretary's count too.
+    for draft in Proposal.objects.filter(created_by=world.bob)[:2]:
+        assert alice.post(f"{API}/proposals/{draft.pk}/withdraw/").status_code == 200
+    assert bob.post(f"{API}/proposals/", body, format="json").status_code == 201

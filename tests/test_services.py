@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from council import ledger
 from council import queries as council_queries
@@ -16,6 +17,7 @@ from council import services as council_services
 from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, ServiceError
 from council.models import Attendance, LedgerEvent, Meeting
 from members import services as member_services
+from members.models import Role
 from proposals import services as proposal_services
 from proposals.models import Ballot, Proposal, Vote
 from proposals.rules import Basis, RuleSet, Threshold
@@ -619,3 +621,62 @@ def test_an_adjourned_meetings_agenda_is_closed(world: World, meeting: Meeting) 
         lambda: proposal_services.move_proposal(actor=world.alice, proposal=draft, up=True),
     ):
         refused(call, Conflict, Code.MEETING_ADJOURNED)
+
+
+# --- Nobody grants themselves a role; a secretary's ballot is always theirs as secretary ----
+
+
+def test_nobody_grants_a_role_to_themselves(world: World) -> None:
+    before = (Role.objects.count(), LedgerEvent.objects.count())
+    with pytest.raises(Forbidden, match="yourself"):
+        member_services.grant_role(
+            actor=world.alice,
+            user=world.alice,
+            council=world.council,
+            role="delegate",
+            unit=world.units[20],
+        )
+    client = APIClient()
+    client.force_authenticate(world.alice)
+    response = client.post(
+        "/api/v1/roles/",
+        {"council": world.council.pk, "username": "alice", "role": "auditor"},
+        format="json",
+    )
+    assert response.status_code == 403 and "yourself" in response.json()["detail"]
+    assert (Role.objects.count(), LedgerEvent.objects.count()) == before
+    # Another secretary's grant is the ordinary path; so is the site's administrator's own.
+    member_services.grant_role(
+        actor=world.alice,
+        user=world.dave,
+        council=world.council,
+        role="delegate",
+        unit=world.units[20],
+    )
+    member_services.grant_role(
+        actor=world.root, user=world.root, council=world.council, role="auditor"
+    )
+
+
+def test_a_secretary_who_is_also_a_delegate_casts_as_the_secretary(world: World) -> None:
+    w = world
+    absent = w.units[20]
+    member_services.grant_role(
+        actor=w.root, user=w.alice, council=w.council, role="delegate", unit=absent
+    )
+    meeting = new_meeting(w, mode=Meeting.Mode.ONLINE)
+    proposal = open_proposal(w, meeting, present=15)
+    before = LedgerEvent.objects.count()
+    # A delegate's online cast would check the unit in; the secretary's records a ballot
+    # given by a unit present, so the unit must be checked in first (and visibly).
+    with pytest.raises(Conflict) as info:
+        proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=absent, choice="yes")
+    assert info.value.code == Code.UNIT_NOT_PRESENT
+    assert LedgerEvent.objects.count() == before
+    council_services.check_in(actor=w.alice, meeting=meeting, unit=absent)
+    ballot = proposal_services.cast_ballot(
+        actor=w.alice, proposal=proposal, unit=absent, choice="yes"
+    )
+    assert ballot.recorded_by_secretary and ballot.cast_by == w.alice
+    cast = LedgerEvent.objects.filter(action="vote.ballot_cast").latest("seq")
+    assert cast.data["recorded_by_secretary"] is True

@@ -309,3 +309,73 @@ def test_a_task_for_a_missing_vote_fails_at_once(db: None, monkeypatch: pytest.M
     monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
     result = tasks.notify_result.apply(args=[10**9])
     assert result.failed() and isinstance(result.result, Vote.DoesNotExist)
+
+
+# --- One failed email never holds back the others ------------------------------------------
+
+
+def test_an_email_refused_for_good_is_recorded_once_and_the_others_are_sent(
+    world: World, settings, caplog
+) -> None:
+    from proposals import notifications
+
+    with_emails(world)
+    world.bea.email = "refused@example.org"
+    world.bea.save(update_fields=["email"])
+    settings.EMAIL_BACKEND = "tests.failing_mail.Refusing"
+    proposal = online_vote(world)
+    assert tasks.notify_vote_opened.run(proposal.current_vote.pk) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.org", "carol@example.org"]
+    failed = Notification.objects.get(user=world.bea)
+    assert failed.sent_at is None and failed.failed_at is not None
+    assert "550" in failed.failure and "SMTPRecipientsRefused" in failed.failure
+    assert [r for r in caplog.records if "failed for good" in r.getMessage()]
+    # The sweep does not try it again, nor report it again.
+    caplog.clear()
+    Notification.objects.update(planned_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert notifications.pending() == []
+    assert tasks.deliver_pending() == 0 and len(mail.outbox) == 2
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]
+
+
+def test_a_header_django_refuses_fails_that_email_only(world: World, settings) -> None:
+    # An address stored with a line break: Django refuses the header (BadHeaderError).
+    with_emails(world)
+    world.bob.email = "bob@example.org\nBcc: everyone@example.org"
+    world.bob.save(update_fields=["email"])
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    proposal = online_vote(world)
+    assert tasks.notify_vote_opened.run(proposal.current_vote.pk) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["bea@example.org", "carol@example.org"]
+    assert "BadHeaderError" in Notification.objects.get(user=world.bob).failure
+
+
+def test_an_email_postponed_by_the_server_is_retried_and_the_others_are_sent(
+    world: World, settings
+) -> None:
+    with_emails(world)
+    world.bea.email = "later@example.org"
+    world.bea.save(update_fields=["email"])
+    settings.EMAIL_BACKEND = "tests.failing_mail.Refusing"
+    proposal = online_vote(world)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        tasks.notify_vote_opened.run(proposal.current_vote.pk)  # the task retries on it
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.org", "carol@example.org"]
+    waiting = Notification.objects.get(user=world.bea)
+    assert waiting.sent_at is None and waiting.failed_at is None
+    world.bea.email = "bea@example.org"  # the server takes it now
+    world.bea.save(update_fields=["email"])
+    Notification.objects.update(planned_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert tasks.deliver_pending() == 1
+    assert sorted(m.to[0] for m in mail.outbox)[0] == "bea@example.org"
+
+
+def test_a_title_stored_with_a_line_break_is_mailed_on_one_line(world: World) -> None:
+    # Titles are refused with line breaks now; one stored before still reaches everyone.
+    with_emails(world)
+    proposal = online_vote(world)
+    Proposal.objects.filter(pk=proposal.pk).update(title="Budget\nBcc: x@example.org")
+    assert tasks.notify_vote_opened.run(proposal.current_vote.pk) == 3
+    assert {m.subject for m in mail.outbox} == {
+        "[Test Council] Vote open: Budget Bcc: x@example.org"
+    }

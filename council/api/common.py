@@ -27,6 +27,11 @@ from members import permissions
 from .fields import query_number
 from .permissions import CouncilScopedMixin
 
+# An id in a path: ASCII digits only. DRF routes ``[^/.]+`` and the ORM casts with int(),
+# and Python's ``\d`` and int() both read every script's digits (U+0667, U+FF15), so without
+# this a path in Arabic-Indic or full-width digits named, and acted on, a real object.
+ID = "[0-9]+"
+
 
 class ListReadCreateViewSet(
     CouncilScopedMixin,
@@ -36,6 +41,8 @@ class ListReadCreateViewSet(
     viewsets.GenericViewSet,
 ):
     """The shape of most of the API's resources: list, read one, create."""
+
+    lookup_value_regex = ID
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

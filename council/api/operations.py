@@ -80,7 +80,8 @@ DESCRIPTIONS: dict[str, str] = {
         "Check a unit in (`present: true`) or out, during the session; answers with the "
         "quorum line as it now stands. Secretaries record any unit; a delegate only their "
         "own unit, and only in online or hybrid meetings (403 otherwise). 409 "
-        "`not_in_session` outside the session. Checking in twice changes nothing."
+        "`not_in_session` outside the session. Checking in twice changes nothing. 429 "
+        "when one person changes one unit's attendance too often (10 a minute by default)."
     ),
     "GET /api/v1/meetings/{id}/quorum/": (
         "Anyone with a role in the council: how many eligible units are present, and "
@@ -93,7 +94,8 @@ DESCRIPTIONS: dict[str, str] = {
     "POST /api/v1/proposals/": (
         "Secretaries, or a delegate with their own unit as `proposer_unit` (another unit: "
         "403): add a draft proposal to a meeting's agenda. 409 `meeting_adjourned` for a "
-        "meeting that has ended."
+        "meeting that has ended; 409 `draft_limit` when the delegate's unit already has "
+        "its maximum of open drafts on that agenda (10 by default)."
     ),
     "GET /api/v1/proposals/{id}/": "One proposal of a council the caller holds a role in.",
     "POST /api/v1/proposals/{id}/open/": (

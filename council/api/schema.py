@@ -11,7 +11,7 @@ adds what it cannot see:
   scheme's prefix;
 * the ``?council=`` filter of every list (read by :func:`council.api.common.scope`,
   where the schema generator cannot see it);
-* path ids routed as ``\\d+`` (a member unit in the ballot and attendance paths) are
+* path ids routed as ``[0-9]+`` (a member unit in the ballot and attendance paths) are
   integers, as every other id;
 * a response writes every field of its serializer: each is ``required`` (null when
   empty), so that a generated client does not make them all optional.
@@ -24,13 +24,15 @@ from typing import Any
 from drf_spectacular import openapi
 from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
+from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent, get_view_model
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.schemas.utils import get_pk_description
 
 from council.errors import Code, Forbidden, Invalid, NotFound
 from council.http.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_CODE
 
+from .common import ID
 from .operations import DESCRIPTIONS
 
 COUNCIL_FILTER = OpenApiParameter(
@@ -162,12 +164,15 @@ def _add_downloads(operation: dict[str, Any], downloads: dict[str, dict[str, Any
             content[media_type] = {"schema": schema}
 
 
-def _integer_path_ids(operation: dict[str, Any]) -> None:
-    """A path segment routed as ``\\d+`` is an id, read with ``int()``: say integer, as
-    for every other id (drf-spectacular says "a string of digits")."""
+def _integer_path_ids(operation: dict[str, Any], model: Any) -> None:
+    """A path segment routed as ``[0-9]+`` is an id, read with ``int()``: say integer, as
+    for every other id (drf-spectacular says "a string of digits"), and describe the
+    object's own id as drf-spectacular does for an unconstrained one."""
     for parameter in operation.get("parameters", []):
-        if parameter["in"] == "path" and parameter["schema"].get("pattern") == r"^\d+$":
+        if parameter["in"] == "path" and parameter["schema"].get("pattern") == f"^{ID}$":
             parameter["schema"] = {"type": "integer"}
+            if parameter["name"] == "id" and model is not None:
+                parameter.setdefault("description", get_pk_description(model, model._meta.pk))
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -205,7 +210,7 @@ class AutoSchema(openapi.AutoSchema):
             registry.register_on_missing(
                 ResolvedComponent(name, ResolvedComponent.SCHEMA, schema=schema, object=name)
             )
-        _integer_path_ids(operation)
+        _integer_path_ids(operation, get_view_model(self.view, emit_warnings=False))
         downloads = getattr(self.view, "schema_downloads", None)
         if downloads and getattr(self.view, "action", None) == "list":
             _add_downloads(operation, downloads)

@@ -25,7 +25,7 @@ from members import permissions
 from members import services as member_services
 from members.models import MemberUnit, Role
 
-from .common import ListReadCreateViewSet, RulesField, referenced, scope
+from .common import ID, ListReadCreateViewSet, RulesField, referenced, scope
 from .fields import StrictBooleanField, StrictModelSerializer, path_id
 from .permissions import MANAGE, Rule
 
@@ -239,7 +239,12 @@ class MeetingViewSet(ListReadCreateViewSet):
         return Response(quorum_data(self.get_object()))
 
     @extend_schema(request=AttendanceInSerializer, responses=AttendanceOutSerializer)
-    @action(detail=True, methods=["put"], url_path=r"attendance/(?P<unit_id>\d+)")
+    @action(
+        detail=True,
+        methods=["put"],
+        url_path=f"attendance/(?P<unit_id>{ID})",
+        throttle_classes=[security.AttendanceRateThrottle],
+    )
     def attendance(self, request: Request, pk: str, unit_id: str) -> Response:
         meeting = Meeting.objects.filter(pk=path_id(pk)).first()
         if meeting is None:

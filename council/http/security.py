@@ -294,6 +294,19 @@ class MinutesPdfRateThrottle(BallotRateThrottle):
     scope = "minutes_pdf"
 
 
+class AttendanceRateThrottle(_Throttle):
+    """Changes of one unit's attendance per person, through the API and the pages
+    together: a check-in repeated (or toggled) in a loop writes to the ledger each time
+    it changes something, and costs a locked transaction each time it does not."""
+
+    scope = "attendance"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        ident = request.user.pk if request.user.is_authenticated else client_ip(request)
+        unit = request.resolver_match.kwargs.get("unit_id") if request.resolver_match else ""
+        return self.cache_format % {"scope": self.scope, "ident": f"{ident}:{unit}"}
+
+
 def wait_message(seconds: float | None) -> str:
     wait = max(1, math.ceil(seconds or 1))
     return ngettext(

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from council import ledger, queries, services
 from council import minutes as minutes_module
 from council.errors import Forbidden, ServiceError
-from council.http.security import MinutesPdfRateThrottle, page_throttled
+from council.http.security import AttendanceRateThrottle, MinutesPdfRateThrottle, page_throttled
 from council.models import Attendance, Council, LedgerEvent, Meeting, Minutes
 from members import permissions
 from members.models import MemberUnit, Role
@@ -458,6 +458,9 @@ def meeting_adjourn(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def attendance(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
+    too_many = page_throttled(request, AttendanceRateThrottle())
+    if too_many is not None:
+        return too_many
     meeting, _access = _meeting(request, pk)
     unit = MemberUnit.objects.filter(pk=unit_id, council_id=meeting.council_id).first()
     done = reverse("meeting", args=[pk]) + "#attendance"
