@@ -6,18 +6,26 @@ stay consistent with themselves, and only a replay of the ledger can tell.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from council import services as council_services
 from council.models import Attendance
-from proposals import audit, rules
+from proposals import audit, rules, verify_export
 from proposals import services as proposal_services
 from proposals.models import Proposal
 
 from .personas import World, check_in_units, new_meeting, open_proposal
+
+VERIFIER = Path(verify_export.__file__)
 
 
 def sql(statement: str, params: list[Any]) -> None:
@@ -134,3 +142,176 @@ def test_an_edited_voting_flag_is_named(world: World) -> None:
         found[0]["detail"]
         == f"unit {unit.pk} ({unit.short_name}): voting differ(s) from the ledger"
     )
+
+
+# --- The export checker -----------------------------------------------------------------
+
+
+def exported(tmp_path: Path, **selection: Any) -> dict[str, Any]:
+    path = tmp_path / "export.json"
+    call_command("export_decisions", output=str(path), no_progress=True, **selection)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check(data: dict[str, Any], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The checker as an auditor runs it: the standard library only, on a file."""
+    path = tmp_path / "copy.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return subprocess.run(  # noqa: S603 — our interpreter, our script, a temp file
+        [sys.executable, "-S", "-I", str(VERIFIER), str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def rechain(data: dict[str, Any]) -> None:
+    """Re-hash and re-link every chain after an edit, as a forger who owns the export
+    would: the chain checks then pass and only the replay can object."""
+    for council in data["councils"]:
+        prev = verify_export.GENESIS
+        for event in council["events"]:
+            event["prev_hash"] = prev
+            prev = event["hash"] = verify_export.event_hash(council["id"], event)
+        council["head"] = {"seq": council["events"][-1]["seq"], "hash": prev}
+
+
+@pytest.fixture
+def two_decisions(world: World) -> tuple[Proposal, Proposal]:
+    """A rejected and a passed decision (8 and 13 yes of 21)."""
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, world.units[:17])
+    made = []
+    for title, yes in (("Budget", 8), ("Charter", 13)):
+        p = proposal_services.create_proposal(
+            actor=world.alice, meeting=meeting, title=title, proposer_unit=world.chair
+        )
+        proposal_services.open_vote(actor=world.alice, proposal=p)
+        for unit in world.units[:yes]:
+            proposal_services.cast_ballot(actor=world.alice, proposal=p, unit=unit, choice="yes")
+        made.append(proposal_services.close_vote(actor=world.alice, proposal=p))
+    return made[0], made[1]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"outcome": "passed"},
+        {"council": "SELF"},
+        {"proposer_unit": "CHAIR", "closed_after": "2000-01-01"},
+        {},
+    ],
+)
+def test_a_decision_cut_from_an_export_is_named_whatever_its_filter(
+    world: World, two_decisions: tuple[Proposal, Proposal], tmp_path: Path, selection: Any
+) -> None:
+    _budget, charter = two_decisions
+    fill = {"SELF": [world.council.pk], "CHAIR": str(world.chair.pk)}
+    selection = {k: fill.get(v, v) for k, v in selection.items()}
+    data = exported(tmp_path, **selection)
+    assert data["filter"] == selection
+    intact = check(data, tmp_path)
+    assert intact.returncode == 0, intact.stdout
+    data["decisions"] = [d for d in data["decisions"] if d["id"] != charter.pk]
+    cut = check(data, tmp_path)
+    assert cut.returncode == 1
+    assert (
+        f"council {world.council.pk}: vote 1 on proposal {charter.pk} was closed but its "
+        "decision is missing from the export"
+    ) in cut.stdout
+
+
+def test_a_filter_that_leaves_a_vote_out_does_not_ask_for_it(
+    world: World, two_decisions: tuple[Proposal, Proposal], tmp_path: Path
+) -> None:
+    data = exported(tmp_path, outcome="rejected", closed_before="2999-01-01T00:00:00Z")
+    assert len(data["decisions"]) == 1
+    assert check(data, tmp_path).returncode == 0
+    data["decisions"] = []
+    assert "was closed but its decision is missing" in check(data, tmp_path).stdout
+
+
+def test_a_council_whose_chain_and_decisions_were_cut_is_named(
+    world: World, two_decisions: tuple[Proposal, Proposal], tmp_path: Path
+) -> None:
+    data = exported(tmp_path, council=[world.council.pk])
+    data["decisions"], data["councils"] = [], []
+    cut = check(data, tmp_path)
+    assert (
+        f"council {world.council.pk}: selected by the export's filter but its chain is missing"
+        in (cut.stdout)
+    )
+
+
+def test_attendance_edited_before_a_close_shows_in_the_export(world: World, tmp_path: Path) -> None:
+    meeting = new_meeting(world)
+    proposal = open_proposal(world, meeting)
+    sql(
+        "UPDATE council_attendance SET checked_out_at = %s"
+        " WHERE meeting_id = %s AND unit_id = ANY(%s)",
+        [timezone.now(), meeting.pk, [u.pk for u in world.units[11:15]]],
+    )
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    found = check(exported(tmp_path), tmp_path)
+    assert found.returncode == 1
+    assert (
+        f"vote 1 on proposal {proposal.pk}: the units counted present at the close differ "
+        "from the ledger's attendance and ballots"
+    ) in found.stdout
+    assert "differs from one re-derived from the ledger (not_voted, outcome, present" in (
+        found.stdout
+    )
+
+
+def test_a_council_rule_edited_before_a_vote_shows_in_the_export(
+    world: World, tmp_path: Path
+) -> None:
+    sql("UPDATE council_council SET majority_basis = 'cast' WHERE id = %s", [world.council.pk])
+    closed_vote(world)
+    found = check(exported(tmp_path), tmp_path)
+    assert found.returncode == 1
+    assert "opened with a rule set other than the council's as its ledger records it" in (
+        found.stdout
+    )
+
+
+def test_expected_heads_extended_or_not(
+    world: World, two_decisions: tuple[Proposal, Proposal], tmp_path: Path
+) -> None:
+    data = exported(tmp_path)
+    events = data["councils"][0]["events"]
+    kept = f"{events[10]['seq']}:{events[10]['hash']}"
+    last = f"{events[-1]['seq']}:{events[-1]['hash']}"
+    ok = check(data, tmp_path, "--expect-head", kept, "--expect-head", last)
+    assert ok.returncode == 0, ok.stdout
+    assert f"extends the expected head {kept}" in ok.stdout
+    forged = f"{events[10]['seq']}:{'f' * 64}"
+    assert (
+        f"expected head {forged}: no chain of the export extends it"
+        in check(data, tmp_path, "--expect-head", kept, "--expect-head", forged).stdout
+    )
+    beyond = f"{events[-1]['seq'] + 5}:{events[-1]['hash']}"
+    out = check(data, tmp_path, "--expect-head", beyond)
+    assert out.returncode == 1
+    assert f"no chain of the export reaches event {events[-1]['seq'] + 5}" in out.stdout
+
+
+def test_a_vote_event_about_another_kind_of_object_is_a_finding(
+    world: World, two_decisions: tuple[Proposal, Proposal], tmp_path: Path
+) -> None:
+    data = exported(tmp_path)
+    event = next(e for e in data["councils"][0]["events"] if e["action"] == "vote.ballot_cast")
+    event["object"] = "meeting:1"
+    rechain(data)
+    out = check(data, tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert (
+        f"event {event['seq']}: a 'vote.ballot_cast' event about 'meeting:1', not a vote"
+        in out.stdout
+    )
+    event["object"] = "vote:x"
+    rechain(data)
+    out = check(data, tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "cannot be read" in out.stdout
