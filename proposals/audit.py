@@ -349,14 +349,53 @@ def _check_attendance(report: ledger.Report, said: _Ledger, wanted: list[int] | 
         )
 
 
-def verify(council_ids: Iterable[int] | None = None) -> dict[str, Any]:
-    """Re-check the chains, then every stored snapshot, vote, result and ballot.
+def parse_head(text: str) -> tuple[int, str]:
+    """``"SEQ:HASH"`` → ``(seq, hash)``; ValueError for anything else."""
+    seq, _sep, digest = text.partition(":")
+    if not seq.isdecimal() or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+        raise ValueError(f"not SEQ:HASH (a number, a colon, 64 hex digits): {text!r}")
+    return int(seq), digest
+
+
+def _check_expected_heads(
+    report: ledger.Report, wanted: list[int] | None, heads: Iterable[tuple[int, str]]
+) -> None:
+    """Each head a member kept must be an event of a verified chain, with that hash: the
+    chain then extends it (its links from there on are checked)."""
+    for seq, digest in heads:
+        events = LedgerEvent.objects.filter(seq=seq)
+        if wanted is not None:
+            events = events.filter(council_id__in=wanted)
+        found = dict(events.values_list("hash", "council_id"))
+        if digest in found:
+            continue
+        council = next(iter(found.values())) if len(found) == 1 else None
+        if not found:
+            report.problem(
+                None, seq, "expected_head_missing", f"{seq}:{digest}: no chain reaches event {seq}"
+            )
+        else:
+            report.problem(
+                council,
+                seq,
+                "expected_head_not_extended",
+                f"{seq}:{digest}: the chain does not extend this head (its event {seq} has "
+                "another hash)",
+            )
+
+
+def verify(
+    council_ids: Iterable[int] | None = None, expect_heads: Iterable[tuple[int, str]] = ()
+) -> dict[str, Any]:
+    """Re-check the chains, then every stored snapshot, vote, result and ballot, and that
+    the chains extend each of ``expect_heads`` (``(seq, hash)`` kept by a member).
 
     Returns the report of ``GET /api/v1/audit/verify/``: ``ok``, ``events`` checked,
     ``head`` (each chain's last hash by council) and ``problems``.
     """
     wanted = list(council_ids) if council_ids is not None else None
     report = ledger.verify(wanted)
+    _check_expected_heads(report, wanted, expect_heads)
     said = _Ledger(wanted)
     for council, seq, (proposal_pk, number) in said.late:
         report.problem(

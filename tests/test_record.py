@@ -6,6 +6,7 @@ stay consistent with themselves, and only a replay of the ledger can tell.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -13,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
 from council import services as council_services
-from council.models import Attendance
+from council.models import Attendance, Council, LedgerEvent
 from proposals import audit, rules, verify_export
 from proposals import services as proposal_services
 from proposals.models import Proposal
@@ -315,3 +316,44 @@ def test_a_vote_event_about_another_kind_of_object_is_a_finding(
     out = check(data, tmp_path)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "cannot be read" in out.stdout
+
+
+# --- Heads kept by members --------------------------------------------------------------
+
+
+def verify_ledger(*args: str) -> tuple[bool, dict[str, Any]]:
+    out = io.StringIO()
+    try:
+        call_command("verify_ledger", *args, stdout=out)
+    except CommandError:
+        return False, json.loads(out.getvalue())
+    return True, json.loads(out.getvalue())
+
+
+def test_verify_ledger_checks_the_heads_members_kept(world: World) -> None:
+    closed_vote(world)
+    chain = list(LedgerEvent.objects.filter(council=world.council).order_by("seq"))
+    kept, last = chain[5], chain[-1]
+    ok, report = verify_ledger(
+        "--expect-head", f"{kept.seq}:{kept.hash}", "--expect-head", f"{last.seq}:{last.hash}"
+    )
+    assert ok and report["problems"] == []
+    ok, report = verify_ledger(
+        "--council", str(world.council.pk), "--expect-head", f"{kept.seq}:{'0' * 64}"
+    )
+    assert not ok
+    assert [(p["problem"], p["council"], p["seq"]) for p in report["problems"]] == [
+        ("expected_head_not_extended", world.council.pk, kept.seq)
+    ]
+    ok, report = verify_ledger("--expect-head", f"{last.seq + 1}:{last.hash}")
+    assert not ok
+    assert [p["problem"] for p in report["problems"]] == ["expected_head_missing"]
+    # The head of this council is no head of another's chain.
+    other = Council.objects.get(slug="other").pk
+    ok, report = verify_ledger("--council", str(other), "--expect-head", f"1:{chain[0].hash}")
+    assert not ok and report["problems"][0]["problem"] == "expected_head_not_extended"
+
+
+def test_verify_ledger_refuses_a_head_that_is_not_seq_hash(world: World) -> None:
+    with pytest.raises(CommandError, match="not SEQ:HASH"):
+        call_command("verify_ledger", "--expect-head", "12:nothex", stdout=io.StringIO())
