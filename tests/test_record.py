@@ -14,19 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from council import services as council_services
-from council.models import Attendance, Council, LedgerEvent
-from proposals import audit, rules, verify_export
+from council.models import Attendance, Council, LedgerEvent, LedgerHead
+from proposals import audit, notifications, rules, verify_export
 from proposals import services as proposal_services
-from proposals.models import Proposal
+from proposals.models import Notification, Proposal
 
 from .personas import World, check_in_units, new_meeting, open_proposal
 
 VERIFIER = Path(verify_export.__file__)
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def sql(statement: str, params: list[Any]) -> None:
@@ -357,3 +366,44 @@ def test_verify_ledger_checks_the_heads_members_kept(world: World) -> None:
 def test_verify_ledger_refuses_a_head_that_is_not_seq_hash(world: World) -> None:
     with pytest.raises(CommandError, match="not SEQ:HASH"):
         call_command("verify_ledger", "--expect-head", "12:nothex", stdout=io.StringIO())
+
+
+# --- Heads published outside the database -----------------------------------------------
+
+
+def test_the_result_email_carries_the_head_its_close_made(world: World, settings: Any) -> None:
+    for person in world.people.values():
+        person.email = f"{person.username}@example.org"
+        person.save()
+    proposal = closed_vote(world)
+    close = LedgerEvent.objects.get(action="vote.closed", object=f"vote:{proposal.current_vote.pk}")
+    assert notifications.deliver(proposal.current_vote.pk, "result") == 0  # nothing planned
+    notifications.plan_result(proposal.current_vote)
+    mail.outbox.clear()
+    assert (
+        notifications.deliver(proposal.current_vote.pk, "result") == 5
+    )  # alice, dave, bob, bea, carol
+    assert {m.body.splitlines()[-1] for m in mail.outbox} == {
+        f"Ledger head: {close.seq}:{close.hash}"
+    }
+    # Later events do not move it: it is the head at the result.
+    check_in_units(world, new_meeting(world), world.units[:1])
+    settings.LANGUAGE_CODE = "zh-hans"
+    _subject, body = notifications._message(Notification(kind="result", vote=proposal.current_vote))
+    assert body.splitlines()[-1] == f"账本头：{close.seq}:{close.hash}"  # noqa: RUF001 — the Chinese colon
+    assert verify_ledger("--expect-head", f"{close.seq}:{close.hash}")[0]
+
+
+def test_the_minutes_carry_the_councils_head_as_printed(world: World) -> None:
+    proposal = closed_vote(world)
+    url = reverse("minutes", args=[proposal.meeting_id])
+    head = LedgerHead.objects.get(council=world.council)
+    page = signed_in(world.dave).get(url).content.decode()
+    assert f"Ledger head: {head.seq}:{head.hash}" in page
+    council_services.adjourn_meeting(actor=world.alice, meeting=proposal.meeting)
+    head.refresh_from_db()
+    client = signed_in(world.dave)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    page = client.get(url).content.decode()
+    assert f"账本头：{head.seq}:{head.hash}" in page  # noqa: RUF001 — the Chinese colon
+    assert "--expect-head" in page

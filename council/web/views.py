@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from council import ledger, services
 from council.errors import Forbidden
-from council.models import Attendance, Council, LedgerEvent, Meeting
+from council.models import Attendance, Council, LedgerEvent, LedgerHead, Meeting
 from members import permissions
 from members.models import MemberUnit, Role
 from proposals import explain, rules, tally
@@ -379,8 +379,11 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
         .values("seq", "hash")
         .first()
     )
+    # And the head as this copy is made, for a member to keep (--expect-head).
+    head = LedgerHead.objects.filter(council_id=meeting.council_id).values("seq", "hash").first()
     return {
         "adjourned_head": adjourned,
+        "ledger_head": f"{head['seq']}:{head['hash']}" if head else None,
         "room": room,
         "stays": stays,
         "closed": [(v, tally.result_of(v), ballots[v.pk]) for v in closed],
