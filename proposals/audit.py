@@ -261,7 +261,7 @@ def _check_councils(report: ledger.Report, said: _Ledger, wanted: list[int] | No
                 council.pk, None, "council_mismatch", f"council {council.pk}: not in its ledger"
             )
             continue
-        stored = {
+        stored: dict[str, Any] = {
             "name": council.name,
             "time_zone": council.time_zone,
             "rules": council.rules_record(),
