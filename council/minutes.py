@@ -30,7 +30,7 @@ from proposals import rules
 from proposals.models import BallotChoice
 
 from . import ledger
-from .models import LedgerEvent, Meeting, MeetingMode, MeetingStatus
+from .models import LedgerEvent, LedgerHead, Meeting, MeetingMode, MeetingStatus
 
 VERSION = 1
 
@@ -247,7 +247,10 @@ def context(document: dict[str, Any], meeting: Meeting) -> dict[str, Any]:
             for b in v["ballots"]
         ]
         closed.append((vote, _result(v), ballots))
+    # The head as this copy is made (page or PDF), for a member to keep (--expect-head).
+    head = LedgerHead.objects.filter(council_id=meeting.council_id).values("seq", "hash").first()
     return {
+        "ledger_head": f"{head['seq']}:{head['hash']}" if head else None,
         "adjourned_head": (
             LedgerEvent.objects.filter(action="meeting.adjourned", object=ledger.ref(meeting))
             .values("seq", "hash")

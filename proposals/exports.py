@@ -257,6 +257,14 @@ def _opening(fields: dict[str, Any], list_key: str) -> str:
     return text[: -len("]}")]
 
 
+def _selected_councils(selection: dict[str, Any]) -> set[int]:
+    """The councils a filter names: their chains go out even without a decision, so the
+    verifier can tell a council with none from one whose decisions were all cut."""
+    named = selection.get("council")
+    values = named if isinstance(named, list) else [] if named is None else [named]
+    return {int(v) for v in values if str(v).isdecimal()}
+
+
 def json_export(
     queryset: QuerySet[Vote],
     councils: Iterable[int] | None = None,
@@ -275,7 +283,7 @@ def json_export(
         },
         "decisions",
     )
-    involved: set[int] = set(councils or [])
+    involved: set[int] = set(councils or []) | _selected_councils(selection or {})
     # The decisions are read first, the ballots after: a vote that closes between the two
     # queries then has ballots in the second only, which sort after every decision read
     # and are passed over. (The other way round, it would go out without its ballots.)

@@ -18,8 +18,11 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from council import ledger
 from council.celery import TRANSIENT_ERRORS
+from council.models import LedgerEvent, LedgerHead
 from members.models import Role
 
 from . import explain, tally
@@ -112,12 +115,40 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _message(note: Notification) -> tuple[str, str]:
-    subject, body = _compose(note)
+def _message(note: Notification, head: str | None = None) -> tuple[str, str]:
+    subject, body = _compose(note, head)
     return _one_line(subject), body
 
 
-def _compose(note: Notification) -> tuple[str, str]:
+def close_head(vote: Vote) -> str:
+    """``SEQ:HASH`` of the event that recorded the vote's close: the council's head at
+    the moment of the result. A member who keeps it can later ask either verifier to
+    confirm the chain still extends it (``--expect-head``), which no one who rewrites
+    the database afterwards can fake. A close written before votes were records of
+    their own is named by its proposal; the council's current head stands in for one
+    not found."""
+    events = LedgerEvent.objects.filter(council_id=vote.proposal.council_id)
+    event = (
+        events.filter(action="vote.closed", object=ledger.ref(vote))
+        .values_list("seq", "hash")
+        .first()
+    ) or (
+        events.filter(action="proposal.vote_closed", object=ledger.ref(vote.proposal))
+        .values_list("seq", "hash")
+        .first()
+        if vote.number == 1
+        else None
+    )
+    if event is None:
+        event = (
+            LedgerHead.objects.filter(council_id=vote.proposal.council_id)
+            .values_list("seq", "hash")
+            .get()
+        )
+    return f"{event[0]}:{event[1]}"
+
+
+def _compose(note: Notification, head: str | None = None) -> tuple[str, str]:
     vote = note.vote
     proposal = vote.proposal
     council = proposal.council
@@ -138,6 +169,7 @@ def _compose(note: Notification) -> tuple[str, str]:
         outcome = explain.outcome_word(vote.outcome or "")
         subject = f"[{council.name}] Result: {proposal.title} — {outcome}"
         body = explain.explanation(result) if result else outcome
+        body += "\n\n" + _("Ledger head: %(head)s") % {"head": head or close_head(vote)}
     return subject, body
 
 
@@ -173,6 +205,7 @@ def deliver(vote_id: int, kind: str) -> int:
     postponed: list[int] = []
     first_transient: BaseException | None = None
     in_a_row = 0
+    head: str | None = None  # the result's, read once for all its recipients
     while True:
         with transaction.atomic():
             note = (
@@ -187,8 +220,10 @@ def deliver(vote_id: int, kind: str) -> int:
                 break
             try:
                 if note.user.email and still_relevant(note):
+                    if kind == Notification.Kind.RESULT and head is None:
+                        head = close_head(note.vote)
                     with translation.override(settings.LANGUAGE_CODE):
-                        subject, body = _message(note)
+                        subject, body = _message(note, head)
                     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [note.user.email])
             except SoftTimeLimitExceeded:
                 raise

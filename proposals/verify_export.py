@@ -1,24 +1,32 @@
 #!/usr/bin/env python3
 """Verify a Quorum export offline, trusting nothing but this file and the export.
 
-    python3 proposals/verify_export.py decisions.json
+    python3 proposals/verify_export.py decisions.json [--expect-head SEQ:HASH ...]
 
 Standard library only (no Django, no Quorum import): an auditor can read all of it. It
 
 1. re-checks every ledger chain in the export: each event's SHA-256 over its canonical
    JSON and the previous hash, the links, gap-free numbering, and the head;
-2. replays the chain: the eligible units of each vote (of its meeting, for votes recorded
-   before votes were numbered), the rule set each vote opened with, every ballot cast
-   (the last per unit counts), and the result recorded at close;
+2. replays the chain: the council's rules, the units, every check-in and check-out, the
+   eligible units of each vote (of its meeting, for votes recorded before votes were
+   numbered), the rule set each vote opened with (which must be the council's of the
+   day), every ballot cast (the last per unit counts), and the result recorded at close,
+   which it re-derives from the replayed attendance, ballots and rules;
 3. re-derives every decision with its own implementation of the rule (integers only):
    the counts from the ballots, the quorum and majority lines, the outcome under the
    council's basis and the three readings;
+
+4. re-applies the export's filter to the chain's closes: every closed vote it selects
+   must be in the export; and each ``--expect-head`` (a head kept from the minutes or a
+   result email) must be an event of a chain, with that hash;
 
 and says exactly what does not match. Exit status 0 when everything holds, 1 otherwise.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
 import hashlib
 import json
 import sys
@@ -26,6 +34,27 @@ from typing import Any
 
 GENESIS = "0" * 64
 BASES = ("members", "present", "cast")
+
+# The register's filters, as the export records them ("council": one id, or a list).
+FILTERS = {"council", "outcome", "proposer_unit", "closed_after", "closed_before"}
+
+# What each event about a vote names: the vote, or (events written before votes were
+# records of their own) its proposal.
+OBJECT_KINDS = {
+    "vote.opened": "vote",
+    "vote.ballot_cast": "vote",
+    "vote.closed": "vote",
+    "proposal.vote_opened": "proposal",
+    "proposal.ballot_cast": "proposal",
+    "proposal.vote_closed": "proposal",
+    "meeting.started": "meeting",
+    "attendance.checked_in": "meeting",
+    "attendance.checked_out": "meeting",
+    "council.created": "council",
+    "council.updated": "council",
+    "unit.created": "unit",
+    "unit.updated": "unit",
+}
 
 
 def canonical(value: Any) -> bytes:
@@ -90,8 +119,12 @@ class Audit:
                 "closed",
                 "proposals",
                 "units",
+                "deadlines",
+                "stays",
+                "meeting_stays",
             )
         }
+        said["council"], said["council_rules"] = cid, None
         expected, prev = 1, GENESIS
         for event in council["events"]:
             self.events += 1
@@ -121,28 +154,55 @@ class Audit:
         return said
 
     def replay(self, said: dict[str, Any], event: dict[str, Any]) -> None:
+        """Replay one event; one whose data cannot be read is reported, not a crash."""
+        try:
+            self._replay(said, event)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.problem(
+                f"council {said['council']}, event {event.get('seq')}: "
+                f"{event.get('action')!r} on {event.get('object')!r} cannot be read ({exc!r})"
+            )
+
+    def _replay(self, said: dict[str, Any], event: dict[str, Any]) -> None:
         action, data = event["action"], event["data"]
         kind, _sep, number = event["object"].partition(":")
+        if not number.isdecimal():
+            raise ValueError(f"not an object reference: {event['object']!r}")
         pk = int(number)
+        expected = OBJECT_KINDS.get(action)
+        if expected is not None and kind != expected:
+            where = f"council {said['council']}, event {event['seq']}"
+            self.problem(f"{where}: a {action!r} event about {event['object']!r}, not a {expected}")
+            return
         # A vote is named by (proposal, number). Events written before votes were
         # numbered are about their proposal's first and only vote.
         if kind == "proposal":
             vote = (pk, 1)
         elif kind == "vote":
             vote = (data["proposal"], data["number"])
-        if action == "meeting.started":
+        if action in ("council.created", "council.updated"):
+            said["council_rules"] = data.get("rules", said["council_rules"])
+        elif action == "meeting.started":
             said["meeting_eligible"][pk] = sorted(data["eligible_units"])
+        elif action == "attendance.checked_in":
+            stay = {"meeting": pk, "unit": data["unit"], "in": data["at"], "out": None}
+            said["stays"][data["attendance"]] = stay
+            said["meeting_stays"].setdefault(pk, []).append(stay)
+        elif action == "attendance.checked_out":
+            said["stays"][data["attendance"]]["out"] = data["at"]
         elif action in ("proposal.created", "proposal.updated"):
             known = said["proposals"].setdefault(pk, {})
-            known.update({k: data[k] for k in ("title", "proposer_unit") if k in data})
+            known.update({k: data[k] for k in ("title", "proposer_unit", "meeting") if k in data})
         elif action in ("unit.created", "unit.updated"):
             known = said["units"].setdefault(pk, {})
             known.update({k: data[k] for k in ("name", "short_name", "voting") if k in data})
         elif action in ("vote.opened", "proposal.vote_opened"):
             said["rules"][vote] = data["rules"]
             said["opened"][vote] = data.get("opened_at")
+            said["deadlines"][vote] = data.get("deadline")
             if "eligible_units" in data:
                 said["eligible"][vote] = sorted(data["eligible_units"])
+            self.opened(said, event, vote)
         elif action in ("vote.ballot_cast", "proposal.ballot_cast"):
             if vote in said["results"]:
                 self.problem(f"event {event['seq']}: a ballot recorded after its vote closed")
@@ -155,6 +215,98 @@ class Audit:
         elif action in ("vote.closed", "proposal.vote_closed"):
             said["results"][vote] = data["result"]
             said["closed"][vote] = data["closed_at"]
+            self.closed(said, event, vote)
+
+    @staticmethod
+    def present_at(said: dict[str, Any], meeting: int, moment: str) -> set[int]:
+        """The meeting's eligible units checked in at ``moment``, by the ledger's
+        check-ins and check-outs (the times sort as the moments do)."""
+        eligible = set(said["meeting_eligible"].get(meeting, ()))
+        return {
+            s["unit"]
+            for s in said["meeting_stays"].get(meeting, ())
+            if s["unit"] in eligible
+            and s["in"] <= moment
+            and (s["out"] is None or s["out"] > moment)
+        }
+
+    @staticmethod
+    def eligible_of(said: dict[str, Any], vote: tuple[int, int], meeting: int | None) -> Any:
+        return said["eligible"].get(vote, said["meeting_eligible"].get(meeting))
+
+    def opened(self, said: dict[str, Any], event: dict[str, Any], vote: tuple[int, int]) -> None:
+        """The vote froze the council's rules of the day, and counted the room right."""
+        data, name = event["data"], f"council {said['council']}, event {event['seq']}"
+        charter = said["council_rules"]
+        if charter is not None:
+            kind = data.get("kind", "ordinary")
+            majority = charter.get("special_majority") if kind == "special" else charter["majority"]
+            if majority is not None and data["rules"] != {
+                "quorum": charter["quorum"],
+                "majority": majority,
+            }:
+                self.problem(
+                    f"{name}: vote {vote[1]} on proposal {vote[0]} opened with a rule set "
+                    "other than the council's as its ledger records it"
+                )
+        meeting = said["proposals"].get(vote[0], {}).get("meeting")
+        if meeting is None or data.get("opened_at") is None or "quorum" not in data:
+            return  # votes written before votes were records do not say when they opened
+        counted = {
+            "eligible": len(self.eligible_of(said, vote, meeting) or []),
+            "present": len(self.present_at(said, meeting, data["opened_at"])),
+        }
+        if data["quorum"] != counted:
+            self.problem(
+                f"{name}: vote {vote[1]} on proposal {vote[0]} opened counting "
+                f"{data['quorum']} but the ledger's attendance gives {counted}"
+            )
+
+    def closed(self, said: dict[str, Any], event: dict[str, Any], vote: tuple[int, int]) -> None:
+        """Re-derive the result recorded at the close from the ledger alone: the units
+        in the room at the close (at the deadline, for a vote that reached it), the
+        ballots, the snapshot and the rules the vote opened with."""
+        data, name = event["data"], f"council {said['council']}, event {event['seq']}"
+        meeting = said["proposals"].get(vote[0], {}).get("meeting")
+        eligible = self.eligible_of(said, vote, meeting)
+        if meeting is None or eligible is None or vote not in said["rules"]:
+            return  # reported against the decision, if exported
+        deadline = said["deadlines"].get(vote)
+        closed_at = data["closed_at"]
+        moment = deadline if deadline and deadline <= closed_at else closed_at
+        ballots = said["ballots"].get(vote, {})
+        present = self.present_at(said, meeting, moment) | set(ballots)
+        result = data["result"]
+        if sorted(present) != result.get("present_units"):
+            self.problem(
+                f"{name}: vote {vote[1]} on proposal {vote[0]}: the units counted present "
+                "at the close differ from the ledger's attendance and ballots"
+            )
+        choices = list(ballots.values())
+        counts = {
+            "eligible": len(eligible),
+            "present": len(present),
+            "yes": choices.count("yes"),
+            "no": choices.count("no"),
+            "abstain": choices.count("abstain"),
+        }
+        counts["not_voted"] = counts["present"] - counts["yes"] - counts["no"] - counts["abstain"]
+        derived = {
+            **counts,
+            **derive(
+                said["rules"][vote],
+                counts["eligible"],
+                counts["present"],
+                counts["yes"],
+                counts["no"],
+            ),
+        }
+        differ = sorted(k for k in (*counts, "readings", "outcome") if result.get(k) != derived[k])
+        if differ:
+            self.problem(
+                f"{name}: vote {vote[1]} on proposal {vote[0]}: the result recorded at the "
+                f"close differs from one re-derived from the ledger ({', '.join(differ)})"
+            )
 
     def decision(self, d: dict[str, Any], said: dict[str, Any]) -> None:
         pid, vote = d["id"], (d["id"], d["number"])
@@ -227,11 +379,20 @@ def verify(export: dict[str, Any]) -> Audit:
             audit.problem(f"decision {decision['id']}: its council's chain is missing")
             continue
         audit.decision(decision, said)
-    if not export.get("filter"):
-        # An unfiltered export must hold every vote its chains say was closed.
-        listed = {(d["id"], d["number"]) for d in export["decisions"]}
-        for cid, said in chains.items():
-            for pid, number in sorted(set(said["results"]) - listed):
+    listed = {(d["id"], d["number"]) for d in export["decisions"]}
+    select = selector(export.get("filter") or {}, audit)
+    if select is None:
+        return audit
+    wanted = select["council"]
+    for cid in sorted((wanted or set()) - set(chains)):
+        audit.problem(f"council {cid}: selected by the export's filter but its chain is missing")
+    # Every vote the chains say was closed and the filter selects must be in the export:
+    # the filter is re-applied to the chain's own record of each close.
+    for cid, said in chains.items():
+        if wanted is not None and cid not in wanted:
+            continue
+        for pid, number in sorted(set(said["results"]) - listed):
+            if select["match"](said, (pid, number)):
                 audit.problem(
                     f"council {cid}: vote {number} on proposal {pid} was closed but its "
                     "decision is missing from the export"
@@ -239,13 +400,111 @@ def verify(export: dict[str, Any]) -> Audit:
     return audit
 
 
+def moment(text: Any) -> str | None:
+    """A filter's date, or date and time, as the ledger writes times (UTC, microseconds):
+    a date is its midnight UTC, a time without an offset is UTC — as the register reads
+    them. None if it is neither."""
+    try:
+        at = datetime.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.UTC)
+    return at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _number(value: Any) -> int | None:
+    text = str(value)
+    return int(text) if text.isdecimal() else None
+
+
+def selector(selection: dict[str, Any], audit: Audit) -> dict[str, Any] | None:
+    """The export's filter as a test on a closed vote of a chain (and the councils it
+    names, or None for all); None, with a problem, for a filter this file cannot apply."""
+    unknown = sorted(set(selection) - FILTERS)
+    if unknown:
+        audit.problem(
+            f"the export's filter names {unknown}, which this verifier cannot re-apply: "
+            "whether a decision is missing cannot be checked"
+        )
+        return None
+    councils = selection.get("council")
+    wanted = None
+    if councils is not None:
+        wanted = {_number(c) for c in (councils if isinstance(councils, list) else [councils])}
+    after, before = selection.get("closed_after"), selection.get("closed_before")
+    since = moment(after) if after is not None else ""
+    until = moment(before) if before is not None else None
+    unit = selection.get("proposer_unit")
+    proposer = _number(unit) if unit is not None else None
+    if (
+        None in (wanted or set())
+        or since is None
+        or (before is not None and until is None)
+        or (unit is not None and proposer is None)
+    ):
+        audit.problem(f"the export's filter {selection} cannot be read")
+        return None
+    outcome = selection.get("outcome")
+
+    def match(said: dict[str, Any], vote: tuple[int, int]) -> bool:
+        closed_at = said["closed"][vote]
+        return (
+            (outcome is None or said["results"][vote].get("outcome") == outcome)
+            and (
+                proposer is None
+                or said["proposals"].get(vote[0], {}).get("proposer_unit") == proposer
+            )
+            and closed_at >= since
+            and (until is None or closed_at < until)
+        )
+
+    return {"council": wanted, "match": match}
+
+
+def expect_heads(export: dict[str, Any], heads: list[str], audit: Audit) -> None:
+    """Each head a member kept (``SEQ:HASH``) must be an event of one of the chains."""
+    for head in heads:
+        seq_text, _sep, digest = head.partition(":")
+        if not seq_text.isdecimal() or len(digest) != 64:
+            audit.problem(f"expected head {head!r} is not SEQ:HASH")
+            continue
+        seq = int(seq_text)
+        found = [
+            event["hash"]
+            for council in export.get("councils", [])
+            for event in council["events"]
+            if event.get("seq") == seq
+        ]
+        if digest in found:
+            continue
+        if not found:
+            audit.problem(f"expected head {head}: no chain of the export reaches event {seq}")
+        else:
+            audit.problem(
+                f"expected head {head}: no chain of the export extends it (its event "
+                f"{seq} has another hash)"
+            )
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
-        return 2
-    with open(argv[1], encoding="utf-8") as handle:
+    parser = argparse.ArgumentParser(
+        prog=argv[0], description="Verify a Quorum export offline (standard library only)."
+    )
+    parser.add_argument("export", help="the JSON export file")
+    parser.add_argument(
+        "--expect-head",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head you kept (minutes, result email): the export's chain must extend it "
+        "(repeatable)",
+    )
+    args = parser.parse_args(argv[1:])
+    with open(args.export, encoding="utf-8") as handle:
         export = json.load(handle)
     audit = verify(export)
+    expect_heads(export, args.expect_head, audit)
     decisions, chains = len(export.get("decisions", [])), len(export.get("councils", []))
     if audit.problems:
         print(
@@ -259,6 +518,8 @@ def main(argv: list[str]) -> int:
         f"OK: all {decisions} decisions re-derived, chain intact "
         f"({audit.events} events in {chains} chain(s))."
     )
+    for head in args.expect_head:
+        print(f"  extends the expected head {head}")
     for head in audit.heads:  # to hold against the heads printed in the minutes
         print(f"  {head}")
     return 0

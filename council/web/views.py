@@ -26,7 +26,7 @@ from council import ledger, queries, services
 from council import minutes as minutes_module
 from council.errors import Forbidden, ServiceError
 from council.http.security import AttendanceRateThrottle, MinutesPdfRateThrottle, page_throttled
-from council.models import Attendance, Council, LedgerEvent, Meeting, Minutes
+from council.models import Attendance, Council, LedgerEvent, LedgerHead, Meeting, Minutes
 from members import permissions
 from members.models import MemberUnit, Role
 from proposals import explain, rules, tally
@@ -409,8 +409,11 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
         .values("seq", "hash")
         .first()
     )
+    # And the head as this copy is made, for a member to keep (--expect-head).
+    head = LedgerHead.objects.filter(council_id=meeting.council_id).values("seq", "hash").first()
     return {
         "adjourned_head": adjourned,
+        "ledger_head": f"{head['seq']}:{head['hash']}" if head else None,
         "room": room,
         "stays": stays,
         "closed": [(v, tally.result_of(v), ballots[v.pk]) for v in closed],
