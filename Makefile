@@ -51,13 +51,20 @@ worker: install
 	  --schedule "$${TMPDIR:-/tmp}/quorum-beat-schedule"
 
 ## make prod: the production-like stack (gunicorn + worker + beat, Procfile) on local
-## PostgreSQL and Redis. Needs DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and
-## CELERY_BROKER_URL in the environment (README, "Running it for real").
+## PostgreSQL and Redis. Needs DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, CACHE_URL,
+## CELERY_BROKER_URL, DATABASE_URL (the application's role, quorum_app) and
+## MIGRATE_DATABASE_URL (the tables' owner, quorum_owner) in the environment (README,
+## "Running it for real"). The owner migrates and grants; the site runs as the app role,
+## which cannot rewrite the ledger, and the last check refuses to start otherwise.
 prod: install
+	@test -n "$$MIGRATE_DATABASE_URL" || { echo "make prod: set MIGRATE_DATABASE_URL to the owner role's URL (docs/deploy.md, Database roles)" >&2; exit 1; }
 	$(PY) manage.py check --deploy --fail-level WARNING
-	$(PY) manage.py migrate --noinput
+	DATABASE_URL="$$MIGRATE_DATABASE_URL" $(PY) manage.py migrate --noinput
+	DATABASE_URL="$$MIGRATE_DATABASE_URL" $(PY) manage.py grant_app_role \
+	  "$$($(PY) -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).username)' "$$DATABASE_URL")"
+	$(PY) manage.py check --deploy --database default --fail-level WARNING
 	$(PY) manage.py collectstatic --noinput -v0
-	$(VENV)/bin/honcho start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 
 ## make bench: the benchmark suite (about 8 minutes; needs PostgreSQL, Redis, wrk and
 ## pgbench: apt-get install wrk postgresql-client). Writes docs/performance.md.

@@ -94,20 +94,20 @@ def test_a_dump_restored_into_a_fresh_database_verifies_and_holds_the_same_rows(
         server.sql("UPDATE council_ledgerevent SET actor = 'mallory'", "quorum_restored")
 
 
-# The SQL of docs/deploy.md, "Database roles": the owner runs migrations, the app does
-# the rest with only what it needs, and can append to the ledger but never rewrite it.
+# The roles of docs/deploy.md, "Database roles": the owner runs migrations and
+# grant_app_role, the app does the rest with only what it needs, and can append to the
+# ledger but never rewrite it.
 ROLES = """
 CREATE ROLE quorum_owner LOGIN;
 CREATE ROLE quorum_app LOGIN;
 CREATE DATABASE quorum OWNER quorum_owner;
 """
-GRANTS = """
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO quorum_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO quorum_app;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO quorum_app;
-REVOKE UPDATE, DELETE, TRUNCATE ON council_ledgerevent FROM quorum_app;
-"""
+
+
+def deploy_check_errors(env: dict[str, str]) -> str:
+    """The output of the database-reading deploy check, as make prod runs it."""
+    result = manage(env, "check", "--deploy", "--database", "default", "--fail-level", "ERROR")
+    return result.stdout + result.stderr
 
 
 def test_the_app_role_appends_to_the_ledger_but_cannot_rewrite_it(server: PrivatePostgres) -> None:
@@ -116,13 +116,18 @@ def test_the_app_role_appends_to_the_ledger_but_cannot_rewrite_it(server: Privat
     owner_env = site_env(server.url("quorum", user="quorum_owner"))
     result = manage(owner_env, "migrate", "--noinput", "-v0")
     assert result.returncode == 0, result.stderr
-    owner = server.connect("quorum", user="quorum_owner")
-    with owner.cursor() as cursor:
-        cursor.execute(GRANTS)
-    owner.close()
+    refused = manage(owner_env, "grant_app_role", "quorum_owner")
+    assert refused.returncode != 0 and "must connect as another role" in refused.stderr
+    granted = manage(owner_env, "grant_app_role", "quorum_app")
+    assert granted.returncode == 0, granted.stderr
+    # The deploy check refuses a site that connects as the owner (or a superuser) ...
+    assert "quorum.E002" in deploy_check_errors(owner_env)
+    assert "quorum.E002" in deploy_check_errors(site_env(server.url("quorum")))
 
     # The app role runs the whole demo (ledger appends included) and verifies it ...
     app_env = site_env(server.url("quorum", user="quorum_app"), CELERY_TASK_ALWAYS_EAGER="true")
+    # ... and passes one that connects as the app role.
+    assert "quorum.E002" not in deploy_check_errors(app_env)
     seeded = manage(app_env, "seed_demo")
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     verified(app_env)
