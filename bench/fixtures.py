@@ -27,6 +27,7 @@ from council import ledger
 from council import services as council_services
 from council.models import Attendance, Council, LedgerEvent, LedgerHead, Meeting
 from members.models import ApiToken, MemberUnit, Role
+from members.services import _unit_data as unit_record  # the event data create_unit writes
 
 PASSWORD = "bench-password"  # noqa: S105 — scratch accounts of a scratch database
 
@@ -96,6 +97,21 @@ def council_of(
                 for i in range(n_units)
             ],
             batch_size=5000,
+        )
+        # The units' own events, as create_unit writes them: the verifiers replay the
+        # units from the ledger and compare them with the rows.
+        append_many(
+            council.pk,
+            [
+                {
+                    "at": timezone.now(),
+                    "actor": root.get_username(),
+                    "action": "unit.created",
+                    "object": ledger.ref(unit),
+                    "data": unit_record(unit),
+                }
+                for unit in units
+            ],
         )
         secretary = User.objects.create(username=f"{slug}-secretary", password=password)
         delegates = User.objects.bulk_create(
