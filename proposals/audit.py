@@ -352,7 +352,12 @@ def _check_attendance(report: ledger.Report, said: _Ledger, wanted: list[int] | 
 def parse_head(text: str) -> tuple[int, str]:
     """``"SEQ:HASH"`` → ``(seq, hash)``; ValueError for anything else."""
     seq, _sep, digest = text.partition(":")
-    if not seq.isdecimal() or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+    # ASCII digits within a bigint: int() also reads other scripts' digits.
+    if (
+        not (seq.isascii() and seq.isdigit() and int(seq) < 2**63)
+        or len(digest) != 64
+        or set(digest) - set("0123456789abcdef")
+    ):
         raise ValueError(f"not SEQ:HASH (a number, a colon, 64 hex digits): {text!r}")
     return int(seq), digest
 

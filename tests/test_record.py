@@ -368,6 +368,27 @@ def test_verify_ledger_refuses_a_head_that_is_not_seq_hash(world: World) -> None
         call_command("verify_ledger", "--expect-head", "12:nothex", stdout=io.StringIO())
 
 
+def test_the_api_verification_checks_the_heads_members_kept(world: World) -> None:
+    from rest_framework.test import APIClient
+
+    closed_vote(world)
+    last = LedgerEvent.objects.filter(council=world.council).order_by("seq").last()
+    auditor = APIClient()
+    auditor.force_authenticate(world.dave)
+    url = "/api/v1/audit/verify/"
+    kept = auditor.get(url, {"expect_head": f"{last.seq}:{last.hash}"}).json()
+    assert kept["ok"] and kept["problems"] == []
+    forged = auditor.get(
+        url, {"expect_head": [f"{last.seq}:{last.hash}", f"{last.seq}:{'0' * 64}"]}
+    )
+    assert forged.status_code == 200 and not forged.json()["ok"]
+    assert [p["problem"] for p in forged.json()["problems"]] == ["expected_head_not_extended"]
+    arabic_indic_seven = chr(0x0667)  # int() reads it as 7
+    for malformed in ("12:nothex", f"{arabic_indic_seven}:{last.hash}", f"{2**64}:{last.hash}"):
+        answer = auditor.get(url, {"expect_head": malformed})
+        assert answer.status_code == 400 and "expect_head" in answer.json(), malformed
+
+
 # --- Heads published outside the database -----------------------------------------------
 
 

@@ -154,6 +154,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "GET /api/v1/audit/verify/": (
         "Re-check every ledger chain the caller oversees (as secretary or auditor) and "
-        "the stored votes against it: `ok` is true when `problems` is empty."
+        "the stored votes against it: `ok` is true when `problems` is empty. Each "
+        "`expect_head=SEQ:HASH` (a head kept from the minutes or a result email) must be "
+        "extended by a verified chain; a malformed one is a 400."
     ),
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
@@ -305,12 +305,30 @@ class VerifySerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
 
 
-@extend_schema(responses=VerifySerializer)
+@extend_schema(
+    responses=VerifySerializer,
+    parameters=[
+        OpenApiParameter(
+            "expect_head",
+            str,
+            many=True,
+            required=False,
+            description="A head kept from the minutes or a result email, as SEQ:HASH "
+            "(repeatable): the report fails unless a verified chain extends it.",
+        )
+    ],
+)
 @api_view(["GET"])
 def audit_verify(request: Request) -> Response:
     """Re-check every chain the caller may see, and the stored votes against them."""
-    from proposals.audit import verify
+    from proposals.audit import parse_head, verify
 
+    heads = []
+    for text in request.query_params.getlist("expect_head"):
+        try:
+            heads.append(parse_head(text))
+        except ValueError as exc:
+            raise exceptions.ValidationError({"expect_head": [str(exc)]}) from exc
     councils = permissions.overseen_councils(request.user)
     ids = None if councils is None else list(councils.values_list("pk", flat=True))
-    return Response(verify(ids))
+    return Response(verify(ids, heads))
