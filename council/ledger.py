@@ -40,6 +40,11 @@ _REF_NAMES = {
 }
 
 
+# A head as members keep it ("SEQ:HASH"): an event's seq in ASCII digits, within a bigint,
+# and its hash. The verifiers read it; the API's schema states it for ``expect_head``.
+HEAD_PATTERN = r"^[0-9]{1,18}:[0-9a-f]{64}$"
+
+
 def ref(obj: models.Model, pk: object = None) -> str:
     """The ledger's name of ``obj`` (``pk`` for an object already deleted)."""
     return f"{_REF_NAMES[obj._meta.model_name or '']}:{obj.pk if pk is None else pk}"

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from council.admin_base import ReadOnlyAdmin, ServiceAdmin
 
 from . import services
-from .models import Ballot, Proposal, Vote
+from .models import Ballot, Notification, Proposal, Vote
 from .services import EDITABLE
 
 
@@ -77,3 +77,14 @@ class BallotAdmin(ReadOnlyAdmin):
     list_display = ("vote", "unit", "choice", "cast_by", "cast_at", "recorded_by_secretary")
     list_filter = ("choice", "recorded_by_secretary", "vote__proposal__council")
     list_select_related = ("vote", "unit", "cast_by")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """What was emailed to whom, and what could not be: a failed email is reported once
+    (the log) and shown here with its reason, never retried (docs/deploy.md)."""
+
+    list_display = ("kind", "vote", "user", "sent_at", "failed_at", "failure")
+    list_filter = ("kind", ("failed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("vote__proposal", "user")
+    search_fields = ("user__username", "user__email")

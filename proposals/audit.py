@@ -8,6 +8,7 @@ consistent with itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -350,15 +351,12 @@ def _check_attendance(report: ledger.Report, said: _Ledger, wanted: list[int] | 
 
 
 def parse_head(text: str) -> tuple[int, str]:
-    """``"SEQ:HASH"`` → ``(seq, hash)``; ValueError for anything else."""
-    seq, _sep, digest = text.partition(":")
-    # ASCII digits within a bigint: int() also reads other scripts' digits.
-    if (
-        not (seq.isascii() and seq.isdigit() and int(seq) < 2**63)
-        or len(digest) != 64
-        or set(digest) - set("0123456789abcdef")
-    ):
+    """``"SEQ:HASH"`` → ``(seq, hash)``; ValueError for anything else.
+
+    Only ASCII digits: ``int()`` also reads other scripts' digits (U+0667 is 7)."""
+    if not re.fullmatch(ledger.HEAD_PATTERN[1:-1], text):
         raise ValueError(f"not SEQ:HASH (a number, a colon, 64 hex digits): {text!r}")
+    seq, _sep, digest = text.partition(":")
     return int(seq), digest
 
 

@@ -166,7 +166,7 @@ class Audit:
     def _replay(self, said: dict[str, Any], event: dict[str, Any]) -> None:
         action, data = event["action"], event["data"]
         kind, _sep, number = event["object"].partition(":")
-        if not number.isdecimal():
+        if not _ascii_digits(number):
             raise ValueError(f"not an object reference: {event['object']!r}")
         pk = int(number)
         expected = OBJECT_KINDS.get(action)
@@ -413,9 +413,14 @@ def moment(text: Any) -> str | None:
     return at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdecimal() also accepts other scripts' digits, which int() reads (U+0667 is 7).
+    return text.isascii() and text.isdigit()
+
+
 def _number(value: Any) -> int | None:
     text = str(value)
-    return int(text) if text.isdecimal() else None
+    return int(text) if _ascii_digits(text) else None
 
 
 def selector(selection: dict[str, Any], audit: Audit) -> dict[str, Any] | None:
@@ -466,7 +471,12 @@ def expect_heads(export: dict[str, Any], heads: list[str], audit: Audit) -> None
     """Each head a member kept (``SEQ:HASH``) must be an event of one of the chains."""
     for head in heads:
         seq_text, _sep, digest = head.partition(":")
-        if not seq_text.isdecimal() or len(digest) != 64:
+        if (
+            not _ascii_digits(seq_text)
+            or len(seq_text) > 18
+            or len(digest) != 64
+            or set(digest) - set("0123456789abcdef")
+        ):
             audit.problem(f"expected head {head!r} is not SEQ:HASH")
             continue
         seq = int(seq_text)
@@ -501,8 +511,26 @@ def main(argv: list[str]) -> int:
         "(repeatable)",
     )
     args = parser.parse_args(argv[1:])
-    with open(args.export, encoding="utf-8") as handle:
-        export = json.load(handle)
+    try:
+        with open(args.export, encoding="utf-8") as handle:
+            export = json.load(handle)
+    except OSError as exc:
+        print(f"FAILED: cannot read {args.export}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # A truncated download or another file: say so in one line, no traceback.
+        print(
+            f"FAILED: {args.export} is not a complete Quorum JSON export ({exc}). "
+            "Download it again from the register (JSON).",
+            file=sys.stderr,
+        )
+        return 2
+    if not isinstance(export, dict) or "decisions" not in export or "councils" not in export:
+        print(
+            f"FAILED: {args.export} is JSON but not a Quorum export (no decisions and councils).",
+            file=sys.stderr,
+        )
+        return 2
     audit = verify(export)
     expect_heads(export, args.expect_head, audit)
     decisions, chains = len(export.get("decisions", [])), len(export.get("councils", []))

@@ -64,6 +64,36 @@ def run_verifier(data: dict[str, Any], tmp_path: Path) -> subprocess.CompletedPr
     )
 
 
+def run_verifier_on(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 — our interpreter, our script, a temp file
+        [sys.executable, "-S", "-I", str(VERIFIER), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_verifier_explains_itself_and_a_bad_file_without_a_traceback(
+    export: dict[str, Any], tmp_path: Path
+) -> None:
+    helped = run_verifier_on("--help")
+    assert helped.returncode == 0 and "--expect-head" in helped.stdout
+    whole = json.dumps(export, ensure_ascii=False)
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": "world"}', encoding="utf-8")
+    for path, says in (
+        (truncated, "is not a complete Quorum JSON export"),
+        (other, "is JSON but not a Quorum export"),
+        (tmp_path / "missing.json", "cannot read"),
+    ):
+        result = run_verifier_on(path)
+        assert result.returncode == 2, path
+        assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
 def test_an_honest_export_verifies_offline(export: dict[str, Any], tmp_path: Path) -> None:
     assert [d["outcome"] for d in export["decisions"]] == ["rejected", "passed"]
     result = run_verifier(export, tmp_path)

@@ -22,6 +22,7 @@ ADMIN_MODELS = [
     "members_role",
     "proposals_proposal",
     "proposals_ballot",
+    "proposals_notification",
 ]
 
 

@@ -305,6 +305,10 @@ def test_expected_heads_extended_or_not(
     out = check(data, tmp_path, "--expect-head", beyond)
     assert out.returncode == 1
     assert f"no chain of the export reaches event {events[-1]['seq'] + 5}" in out.stdout
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in str(events[10]["seq"]))
+    alias = check(data, tmp_path, "--expect-head", f"{arabic_indic}:{events[10]['hash']}")
+    assert alias.returncode == 1
+    assert "is not SEQ:HASH" in alias.stdout
 
 
 def test_a_vote_event_about_another_kind_of_object_is_a_finding(
@@ -363,9 +367,12 @@ def test_verify_ledger_checks_the_heads_members_kept(world: World) -> None:
     assert not ok and report["problems"][0]["problem"] == "expected_head_not_extended"
 
 
-def test_verify_ledger_refuses_a_head_that_is_not_seq_hash(world: World) -> None:
+@pytest.mark.parametrize(
+    "head", ["12:nothex", f"{chr(0x0661)}{chr(0x0662)}:{'0' * 64}", f"{2**64}:{'0' * 64}"]
+)
+def test_verify_ledger_refuses_a_head_that_is_not_seq_hash(world: World, head: str) -> None:
     with pytest.raises(CommandError, match="not SEQ:HASH"):
-        call_command("verify_ledger", "--expect-head", "12:nothex", stdout=io.StringIO())
+        call_command("verify_ledger", "--expect-head", head, stdout=io.StringIO())
 
 
 def test_the_api_verification_checks_the_heads_members_kept(world: World) -> None:

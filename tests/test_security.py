@@ -23,9 +23,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from council.models import Attendance, LedgerEvent, Meeting
+from proposals import services as proposal_services
 from proposals.models import Ballot, Proposal
 
-from .personas import World, new_meeting
+from .personas import World, check_in_units, new_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "/api/v1"
@@ -482,6 +483,35 @@ def test_a_secretary_records_a_whole_room_without_being_limited(
         )
         assert response.status_code == 200, response.content
     assert Attendance.objects.filter(meeting=meeting, checked_out_at__isnull=True).count() == 21
+
+
+def test_the_meeting_page_shows_its_agenda_a_page_at_a_time(world: World) -> None:
+    from council.web.views import AGENDA_PAGE_SIZE
+
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, world.units[:15])
+    long_text = "x" * 20_000
+    items = [
+        proposal_services.create_proposal(
+            actor=world.alice, meeting=meeting, title=f"Item {i:02}", body=long_text
+        )
+        for i in range(AGENDA_PAGE_SIZE + 5)
+    ]
+    last = items[-1]  # on page 2, and open: the vote panel shows it on page 1 too
+    proposal_services.open_vote(actor=world.alice, proposal=last)
+    page = Client()
+    page.force_login(world.alice)
+    first = page.get(reverse("meeting", args=[meeting.pk])).content.decode()
+    assert first.count(long_text) == AGENDA_PAGE_SIZE
+    assert "Item 00" in first and "Item 19" in first and "Item 20" not in first
+    assert "Page 1 of 2" in first and "?agenda=2#agenda" in first
+    assert reverse("ballot", args=[last.pk, world.units[0].pk]) in first  # the vote panel
+    second = page.get(reverse("meeting", args=[meeting.pk]), {"agenda": "2"}).content.decode()
+    assert second.count(long_text) == 5 and "Item 20" in second and "Item 00" not in second
+    # Anything else is read as a page that exists, never an error.
+    for junk in ("0", "-3", "abc", "99999999999999999999"):
+        answer = page.get(reverse("meeting", args=[meeting.pk]), {"agenda": junk})
+        assert answer.status_code == 200, junk
 
 
 def test_a_delegates_open_drafts_per_meeting_are_bounded(world: World, settings: Any) -> None:

@@ -336,6 +336,16 @@ def test_an_email_refused_for_good_is_recorded_once_and_the_others_are_sent(
     assert notifications.pending() == []
     assert tasks.deliver_pending() == 0 and len(mail.outbox) == 2
     assert not [r for r in caplog.records if "failed" in r.getMessage()]
+    # A superuser finds it, with its reason, among the failed ones in the admin.
+    from django.test import Client
+    from django.urls import reverse
+
+    admin_page = Client()
+    admin_page.force_login(world.root)
+    listed = admin_page.get(
+        reverse("admin:proposals_notification_changelist"), {"failed_at__isempty": "0"}
+    ).content.decode()
+    assert "SMTPRecipientsRefused" in listed and listed.count("550") >= 1
 
 
 def test_a_header_django_refuses_fails_that_email_only(world: World, settings) -> None:

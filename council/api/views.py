@@ -18,7 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from council import queries, services
+from council import ledger, queries, services
 from council.http import security
 from council.models import Council, LedgerEvent, Meeting
 from members import permissions
@@ -313,6 +313,7 @@ class VerifySerializer(serializers.Serializer):
             str,
             many=True,
             required=False,
+            pattern=ledger.HEAD_PATTERN,
             description="A head kept from the minutes or a result email, as SEQ:HASH "
             "(repeatable): the report fails unless a verified chain extends it.",
         )

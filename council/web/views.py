@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -181,6 +182,7 @@ class Room:
     voters: list[UnitRow] = field(default_factory=list)  # units present for the vote
     not_voted: list[UnitRow] = field(default_factory=list)
     results: dict[int, rules.Result | None] = field(default_factory=dict)  # closed ones
+    agenda_page: Page[tuple[int, str]] | None = None  # when the agenda is paged
     kinds = Proposal.Kind.choices
 
     @property
@@ -212,7 +214,16 @@ class QuorumBar:
     quorum: rules.Line
 
 
-def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
+# Items on one page of the meeting page's agenda (its live parts, the projector and the
+# minutes read the whole agenda).
+AGENDA_PAGE_SIZE = 20
+
+
+def meeting_room(
+    meeting: Meeting, access: permissions.Access, agenda_page: str | int | None = None
+) -> Room:
+    """``agenda_page``: show that page of the agenda (any text: Paginator.get_page reads
+    a missing or bad number as the first page, one past the end as the last)."""
     council = meeting.council
     units = list(council.units.order_by("-voting", "short_name"))
     if meeting.status == Meeting.Status.SCHEDULED:
@@ -239,18 +250,31 @@ def meeting_room(meeting: Meeting, access: permissions.Access) -> Room:
         for u in units
     ]
     present_eligible = {u for u in open_attendance if u in eligible_ids}
+    agenda = (
+        meeting.proposals.select_related("proposer_unit")
+        .prefetch_related("votes")
+        .order_by("position", "id")
+    )
+    page = None
+    if agenda_page is not None:
+        # One page of the agenda, so that a flood of long drafts cannot grow the page
+        # without bound; the open vote is shown (in the vote panel) whatever its page.
+        order = list(agenda.values_list("pk", "status"))
+        page = Paginator(order, AGENDA_PAGE_SIZE).get_page(agenda_page)
+        wanted = [pk for pk, _status in page.object_list]
+        wanted += [pk for pk, status in order if status == Proposal.Status.OPEN][:1]
+        agenda = agenda.filter(pk__in=wanted)
+    loaded = list(agenda)
+    on_page = {pk for pk, _status in page.object_list} if page is not None else None
     room = Room(
         meeting=meeting,
         access=access,
         rows=rows,
         quorum=rules.quorum_line(len(eligible_ids), len(present_eligible), council.rule_set),
-        proposals=list(
-            meeting.proposals.select_related("proposer_unit")
-            .prefetch_related("votes")
-            .order_by("position", "id")
-        ),
+        proposals=[p for p in loaded if on_page is None or p.pk in on_page],
+        agenda_page=page,
     )
-    for proposal in room.proposals:
+    for proposal in loaded:
         proposal.meeting = meeting
         if proposal.status == Proposal.Status.CLOSED:
             room.results[proposal.pk] = tally.result_of(proposal.current_vote)
@@ -286,7 +310,8 @@ def _meeting(request: HttpRequest, pk: int) -> tuple[Meeting, permissions.Access
 @login_required
 def meeting_page(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, access = _meeting(request, pk)
-    return render(request, "council/meeting.html", {"room": meeting_room(meeting, access)})
+    room = meeting_room(meeting, access, agenda_page=request.GET.get("agenda") or 1)
+    return render(request, "council/meeting.html", {"room": room})
 
 
 LIVE_PARTS = {
