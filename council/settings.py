@@ -471,5 +471,10 @@ LOGGING = {
         "django.security": {"level": "WARNING"},
         # Every 500 with its traceback; 4xx answers are not worth a line each.
         "django.request": {"level": "ERROR"},
+        # WeasyPrint warns of every screen-only CSS rule of the shared stylesheet (media
+        # queries, SVG fills) on every render; a missing font or a failed render is an
+        # error and still shows.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
     },
 }
