@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from council.admin_base import ServiceAdmin
 
 from . import services
-from .models import ApiToken, MemberUnit, Role
+from .models import ApiToken, Invitation, MemberUnit, Role
 
 
 @admin.register(MemberUnit)
@@ -69,4 +69,36 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations, read-only: secretaries send, resend and revoke them on the council's
+    people page. Never the token's digest."""
+
+    list_display = ("email", "council", "role", "unit", "created_at", "expires_at", "accepted_at")
+    list_filter = ("council", "role")
+    search_fields = ("email",)
+    fields = (
+        "council",
+        "email",
+        "role",
+        "unit",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False
