@@ -118,9 +118,7 @@ def _lock_pending(actor: Actor, invitation: Invitation) -> Invitation:
     permissions.require_manage(actor, invitation.council_id)
     invitation = lock(Invitation, invitation.pk)
     if not invitation.pending:
-        raise Invalid(
-            {"non_field_errors": [_("This invitation was already accepted or revoked.")]}
-        )
+        raise Invalid({"non_field_errors": [_("This invitation was already accepted or revoked.")]})
     return invitation
 
 

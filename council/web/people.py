@@ -19,8 +19,8 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -165,9 +165,8 @@ class _RoleFields(forms.Form):
 
     def __init__(self, *args: Any, council: Council, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        unit_field = self.fields["unit"]
-        assert isinstance(unit_field, forms.ModelChoiceField)
-        unit_field.queryset = council.units.order_by("short_name")
+        # Only this council's units (the stubs know the field as a plain Field).
+        self.fields["unit"].queryset = council.units.order_by("short_name")  # type: ignore[attr-defined]
 
 
 class GrantForm(_RoleFields):
