@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from council.admin_base import ServiceAdmin
+from council.errors import ServiceError
 
 from . import services
 from .models import ApiToken, Invitation, MemberUnit, Role
@@ -52,6 +54,16 @@ class RoleAdmin(ServiceAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Role) -> None:
         services.revoke_role(actor=request.user, role=obj)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # A refused revocation (the council's last secretary) is a message, not a 500.
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:members_role_changelist"))
 
 
 @admin.register(ApiToken)

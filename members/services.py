@@ -154,6 +154,9 @@ def revoke_role(*, actor: Actor, role: Role) -> None:
     """
     permissions.require_manage(actor, role.council_id)
     lock(Council, role.council_id)
+    # Again, now that the council is locked: a concurrent revocation may have just taken
+    # the actor's own secretary role.
+    permissions.require_manage(actor, role.council_id)
     try:
         role = lock(Role, role.pk)
     except Role.DoesNotExist as exc:
