@@ -92,7 +92,7 @@ def test_a_secretary_adds_a_unit_and_invites_its_delegate(
     message = mail.outbox[0]
     assert message.to == ["hana@example.org"]
     assert ("邀请" in message.subject) == (language == "zh-hans")
-    found = re.search(r"https?://\S+/invitations/[\w-]+/", message.body)
+    found = re.search(r"https?://\S+/invitations/[\w-]+/", str(message.body))
     assert found, message.body
     link = found.group(0)
     assert link.startswith(live_server.url)

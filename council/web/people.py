@@ -44,7 +44,7 @@ def _only_secretaries(request: HttpRequest) -> HttpResponse:
     return refused(request, Forbidden(_("Only the council's secretaries may do this.")))
 
 
-def _form_errors(form: forms.Form) -> None:
+def _form_errors(form: forms.BaseForm) -> None:
     raise Invalid({k: [str(m) for m in v] for k, v in form.errors.items()})
 
 
@@ -423,7 +423,8 @@ def invitation_link(request: HttpRequest, token: str) -> HttpResponse:
 
             messages.success(request, _("Welcome: the role is yours."))
             return HttpResponseRedirect(_landing(role))
-    mismatch = signed_in and (request.user.email or "").lower() != invitation.email.lower()
+    email = getattr(request.user, "email", "") or ""
+    mismatch = signed_in and email.lower() != invitation.email.lower()
     return render(
         request,
         "council/invitation.html",
