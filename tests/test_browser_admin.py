@@ -114,6 +114,18 @@ def test_a_secretary_adds_a_unit_and_invites_its_delegate(
     role = Role.objects.get(user__username="hana")
     assert (role.role, role.unit_id) == ("delegate", unit.pk)
 
+    # The secretary records, on the unit's page, the day the unit will leave.
+    page.goto(f"{live_server.url}/councils/{slug}/units/{unit.pk}/")
+    page.wait_for_selector("#edit-unit")
+    check(page, width, errors, language)
+    page.fill("#id_left_on", "2031-06-30")
+    page.click("#edit-unit button[type=submit]")
+    page.wait_for_selector("#unit-left:has-text('2031-06-30')")
+    check(page, width, errors, language)
+    shoot(page, f"unit-edit-{language}-{width}")
+    unit.refresh_from_db()
+    assert unit.left_on is not None and unit.left_on.isoformat() == "2031-06-30"
+
     # The link is used: a second visit says so, in a page of its own.
     # Its status is 404 (Chromium logs that as the page's one "error"; nothing else may be).
     guest.goto(link)
