@@ -266,7 +266,7 @@ def send(invitation: Invitation, token: str, link: str, language: str) -> None:
             "council": invitation.council,
             "role": invitation.get_role_display(),
             "unit": invitation.unit,
-            "expires_at": timezone.localtime(invitation.expires_at, invitation.council.zone),
+            "expires_at": invitation.expires_at,  # shown in the council's zone
         }
         subject = _("Invitation to %(council)s") % {"council": invitation.council.name}
         body = render_to_string("council/invitation_email.txt", context)

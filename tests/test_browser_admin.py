@@ -86,6 +86,11 @@ def test_a_secretary_adds_a_unit_and_invites_its_delegate(
     shoot(page, f"people-{language}-{width}")
     invitation = Invitation.objects.get(email="hana@example.org")
     assert invitation.unit == unit and invitation.accepted_at is None
+    # Its times are the council's (Europe/Paris), not the server's UTC.
+    row = page.locator(f"#invitation-{invitation.pk}").inner_text()
+    local = "%Y-%m-%d %H:%M"
+    assert invitation.created_at.astimezone(w.council.zone).strftime(local) in row
+    assert invitation.expires_at.astimezone(w.council.zone).strftime(local) in row
 
     # The email, in the secretary's language, carries the direct link.
     assert len(mail.outbox) == 1

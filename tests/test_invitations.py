@@ -426,6 +426,9 @@ def test_an_invited_delegate_sets_a_password_and_lands_on_the_unit(world: World)
     assert "邀请" in message.subject  # the secretary's language
     link = link_in(message)
     assert link.startswith("http://testserver/invitations/")
+    # The expiry, in the council's time zone (Europe/Paris), not the server's UTC.
+    expires = Invitation.objects.get(email="dan@example.org").expires_at
+    assert expires.astimezone(world.council.zone).strftime("%Y-%m-%d %H:%M") in message.body
     path = link.removeprefix("http://testserver")
 
     visitor = Client()
@@ -537,3 +540,26 @@ def test_two_tabs_accepting_at_once_grant_the_role_once() -> None:
     assert sum(isinstance(r, invitations.Unusable) for r in results) == 1, results
     assert get_user_model().objects.filter(email="new@example.org").count() == 1
     assert ledger.verify().ok
+
+
+@pytest.mark.django_db
+def test_an_email_that_cannot_be_sent_is_said_and_the_invitation_kept(
+    world: World, settings: Any
+) -> None:
+    settings.EMAIL_BACKEND = "tests.failing_mail.Backend"
+    client = signed_in(world.alice)
+    response = client.post(
+        reverse("invite", args=[world.council.slug]),
+        {"email": "far@example.org", "role": "auditor"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "could not be sent" in response.content.decode()
+    invitation = Invitation.objects.get(email="far@example.org")
+    assert invitation.pending
+    # Once the mail server answers again, resending delivers a working link.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post(reverse("invitation-resend", args=[world.council.slug, invitation.pk]))
+    assert (
+        Client().get(link_in(mail.outbox[-1]).removeprefix("http://testserver")).status_code == 200
+    )
