@@ -465,6 +465,10 @@ def test_an_existing_person_signs_in_then_accepts(world: World) -> None:
     assert 'id="sign-in"' in page and 'id="new-account"' not in page
     redirect = anonymous.post(path)
     assert redirect.status_code == 302 and redirect["Location"].startswith(reverse("login"))
+    # Signing in from there brings carol back to the link.
+    back = anonymous.post(redirect["Location"], {"username": "carol", "password": "pw"})
+    assert back.status_code == 302 and back["Location"] == path
+    assert not Role.objects.filter(user=world.carol, role="auditor").exists()  # not yet
     carol = signed_in(world.carol)
     assert 'id="accept"' in carol.get(path).content.decode()
     accepted = carol.post(path)
