@@ -567,3 +567,19 @@ def test_an_email_that_cannot_be_sent_is_said_and_the_invitation_kept(
     assert (
         Client().get(link_in(mail.outbox[-1]).removeprefix("http://testserver")).status_code == 200
     )
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_invitations_read_only_without_the_digest(world: World) -> None:
+    invitation, token = invitations.invite(
+        actor=world.alice, council=world.council, email="adm@example.org", role="auditor"
+    )
+    client = signed_in(world.root)
+    listed = client.get(reverse("admin:members_invitation_changelist")).content.decode()
+    shown = client.get(reverse("admin:members_invitation_change", args=[invitation.pk]))
+    assert shown.status_code == 200 and "adm@example.org" in shown.content.decode()
+    for page in (listed, shown.content.decode()):
+        assert invitation.token_hash not in page and token not in page
+    assert client.get(reverse("admin:members_invitation_add")).status_code == 403
+    deleted = client.post(reverse("admin:members_invitation_delete", args=[invitation.pk]))
+    assert deleted.status_code == 403 and Invitation.objects.filter(pk=invitation.pk).exists()
