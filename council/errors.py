@@ -24,6 +24,7 @@ class Code(StrEnum):
     MEETING_ADJOURNED = "meeting_adjourned"
     NOT_ADJOURNED = "not_adjourned"
     DRAFT_LIMIT = "draft_limit"
+    LAST_SECRETARY = "last_secretary"  # revoking it would leave the council run by nobody
     # Other refusals.
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"

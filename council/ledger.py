@@ -35,6 +35,7 @@ _REF_NAMES = {
     "meeting": "meeting",
     "memberunit": "unit",
     "role": "role",
+    "invitation": "invitation",
     "proposal": "proposal",
     "vote": "vote",
 }

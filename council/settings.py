@@ -405,6 +405,12 @@ REST_FRAMEWORK = {
 # the tokens page. council/api/auth.py reads it on every request.
 KNOX_TOKEN_MODEL = "members.ApiToken"  # noqa: S105 — a model name
 QUORUM_TOKEN_TTL = timedelta(seconds=env_int("QUORUM_TOKEN_TTL", 30 * 24 * 3600, minimum=60))
+# Email invitations (members.Invitation): a link works for QUORUM_INVITATION_TTL seconds
+# after it was sent or last resent (default 7 days). Only a SHA-256 digest of its token
+# is stored; resending makes a new token, revoking or accepting ends it.
+QUORUM_INVITATION_TTL = timedelta(
+    seconds=env_int("QUORUM_INVITATION_TTL", 7 * 24 * 3600, minimum=60)
+)
 # knox's migrations create its own token table even when the model is swapped (they
 # predate its swappable setting); with none, no table is made for the unused model.
 MIGRATION_MODULES = {"knox": None}

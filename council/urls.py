@@ -5,7 +5,7 @@ from django.urls import include, path
 from proposals import views as proposal_views
 
 from .http import health
-from .web import accounts, views
+from .web import accounts, people, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +13,23 @@ urlpatterns = [
     path("councils/<slug:slug>/", views.council_page, name="council"),
     path("councils/<slug:slug>/meetings/", views.meeting_create, name="meeting-create"),
     path("councils/<slug:slug>/decisions/", proposal_views.register, name="register"),
+    path("councils/<slug:slug>/units/", people.units, name="units"),
+    path("councils/<slug:slug>/units/<int:pk>/", people.unit_page, name="unit"),
+    path("councils/<slug:slug>/people/", people.people, name="people"),
+    path("councils/<slug:slug>/people/grant/", people.role_grant, name="role-grant"),
+    path("councils/<slug:slug>/invitations/", people.invite, name="invite"),
+    path(
+        "councils/<slug:slug>/invitations/<int:pk>/resend/",
+        people.invitation_resend,
+        name="invitation-resend",
+    ),
+    path(
+        "councils/<slug:slug>/invitations/<int:pk>/revoke/",
+        people.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("roles/<int:pk>/revoke/", people.role_revoke, name="role-revoke"),
+    path("invitations/<str:token>/", people.invitation_link, name="invitation"),
     path("meetings/<int:pk>/", views.meeting_page, name="meeting"),
     path("meetings/<int:pk>/start/", views.meeting_start, name="meeting-start"),
     path("meetings/<int:pk>/adjourn/", views.meeting_adjourn, name="meeting-adjourn"),

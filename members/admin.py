@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from council.admin_base import ServiceAdmin
+from council.errors import ServiceError
 
 from . import services
-from .models import ApiToken, MemberUnit, Role
+from .models import ApiToken, Invitation, MemberUnit, Role
 
 
 @admin.register(MemberUnit)
@@ -53,6 +55,16 @@ class RoleAdmin(ServiceAdmin):
     def delete_model(self, request: HttpRequest, obj: Role) -> None:
         services.revoke_role(actor=request.user, role=obj)
 
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # A refused revocation (the council's last secretary) is a message, not a 500.
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:members_role_changelist"))
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -69,4 +81,36 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations, read-only: secretaries send, resend and revoke them on the council's
+    people page. Never the token's digest."""
+
+    list_display = ("email", "council", "role", "unit", "created_at", "expires_at", "accepted_at")
+    list_filter = ("council", "role")
+    search_fields = ("email",)
+    fields = (
+        "council",
+        "email",
+        "role",
+        "unit",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False

@@ -161,3 +161,76 @@ class ApiToken(AbstractAuthToken):
     def __str__(self) -> str:
         # Never the digest: the admin and logs name a token by its public prefix.
         return f"{self.token_key}… ({self.user})"
+
+
+class Invitation(models.Model):
+    """An invitation sent by email to take a role in a council.
+
+    The token is random and appears only in the emailed link: the row keeps its SHA-256
+    digest (``token_hash``), so whoever reads the table cannot use a pending invitation.
+    Resending replaces the digest (the old link stops working) and the expiry.
+    """
+
+    council = models.ForeignKey(
+        "council.Council",
+        on_delete=models.PROTECT,
+        related_name="invitations",
+        verbose_name=_("council"),
+    )
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.Kind.choices)
+    unit = models.ForeignKey(
+        MemberUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("unit"),
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="invitations_sent",
+        verbose_name=_("invited by"),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitations_accepted",
+        verbose_name=_("accepted by"),
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["council_id", "-created_at", "-id"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role="delegate") & Q(unit__isnull=False))
+                | (Q(role__in=["secretary", "auditor"]) & Q(unit__isnull=True)),
+                name="invitation_unit_only_for_delegates",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_accepted_or_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} — {self.get_role_display()} ({self.council})"
+
+    def usable(self, now: datetime.datetime) -> bool:
+        """Whether its link may still be accepted: not used, not revoked, not expired."""
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
+
+    @property
+    def pending(self) -> bool:
+        """Neither accepted nor revoked (an expired one can still be resent)."""
+        return self.accepted_at is None and self.revoked_at is None

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from council import ledger
-from council.errors import Forbidden, Invalid, NotFound, check_model
+from council.errors import Code, Conflict, Forbidden, Invalid, NotFound, check_model
 from council.locking import lock
 from council.models import Council
 
@@ -146,8 +146,31 @@ def grant_role(
 
 @transaction.atomic
 def revoke_role(*, actor: Actor, role: Role) -> None:
+    """Take a role away. A council's last secretary role is kept (409 ``last_secretary``),
+    for everyone, superusers included: grant another secretary first.
+
+    The council row is locked before the role, so that two secretaries revoking each
+    other at once are serialised: the second finds itself the last one and is refused.
+    """
     permissions.require_manage(actor, role.council_id)
-    role = lock(Role, role.pk)
+    lock(Council, role.council_id)
+    # Again, now that the council is locked: a concurrent revocation may have just taken
+    # the actor's own secretary role.
+    permissions.require_manage(actor, role.council_id)
+    try:
+        role = lock(Role, role.pk)
+    except Role.DoesNotExist as exc:
+        raise NotFound(_("Not found.")) from exc
+    if role.role == Role.Kind.SECRETARY:
+        others = Role.objects.filter(council_id=role.council_id, role=Role.Kind.SECRETARY)
+        if not others.exclude(pk=role.pk).exists():
+            raise Conflict(
+                _(
+                    "This is the council's last secretary: grant the role to someone else "
+                    "before revoking it."
+                ),
+                code=Code.LAST_SECRETARY,
+            )
     data = {"user": role.user.get_username(), "role": role.role, "unit": role.unit_id}
     council_id, name = role.council_id, ledger.ref(role)
     role.delete()

@@ -16,6 +16,8 @@ from django.test import Client
 from django.urls import reverse
 
 from council.models import LedgerEvent, Meeting
+from members import invitations
+from members.models import Invitation
 from proposals import services as proposal_services
 from proposals.models import Proposal
 
@@ -50,6 +52,8 @@ PAGES: dict[str, Callable[[World, Meeting, Proposal], str]] = {
     "projector": lambda w, m, p: reverse("projector", args=[m.pk]),
     "minutes": lambda w, m, p: reverse("minutes", args=[m.pk]),
     "register": lambda w, m, p: reverse("register", args=[w.council.slug]),
+    "units": lambda w, m, p: reverse("units", args=[w.council.slug]),
+    "unit": lambda w, m, p: reverse("unit", args=[w.council.slug, w.units[1].pk]),
 }
 
 # Pages that only secretaries get (they lead to a change): 403 for the council's others.
@@ -103,6 +107,13 @@ def _draft(w: World) -> tuple[Meeting, Proposal]:
 
 def _scheduled(w: World) -> tuple[Meeting, None]:
     return new_meeting(w, start=False), None
+
+
+def _invited(w: World) -> tuple[Meeting, Invitation]:
+    invitation, _token = invitations.invite(
+        actor=w.alice, council=w.council, email="new@example.org", role="auditor"
+    )
+    return new_meeting(w, start=False), invitation
 
 
 ACTIONS: dict[
@@ -171,6 +182,57 @@ ACTIONS: dict[
     "cast U02's ballot": (
         _open,
         lambda w, m, p: (reverse("ballot", args=[p.pk, w.units[1].pk]), {"choice": "yes"}),
+        {"alice"},
+    ),
+    # The council's units and people, run without the admin (council/web/people.py).
+    "add unit": (
+        _scheduled,
+        lambda w, m, p: (
+            reverse("units", args=[w.council.slug]),
+            {"name": "Newcomer", "short_name": "NEW", "voting": "on"},
+        ),
+        {"alice"},
+    ),
+    "edit unit": (
+        _scheduled,
+        lambda w, m, p: (
+            reverse("unit", args=[w.council.slug, w.units[1].pk]),
+            {"name": "Unit 02 renamed", "short_name": "U02", "voting": "on"},
+        ),
+        {"alice"},
+    ),
+    "grant role": (
+        _scheduled,
+        lambda w, m, p: (
+            reverse("role-grant", args=[w.council.slug]),
+            {"person": "carol", "role": "auditor"},
+        ),
+        {"alice"},
+    ),
+    "revoke role": (
+        _scheduled,
+        lambda w, m, p: (
+            reverse("role-revoke", args=[w.council.roles.get(user=w.carol).pk]),
+            {},
+        ),
+        {"alice"},
+    ),
+    "invite": (
+        _scheduled,
+        lambda w, m, p: (
+            reverse("invite", args=[w.council.slug]),
+            {"email": "new@example.org", "role": "delegate", "unit": w.units[2].pk},
+        ),
+        {"alice"},
+    ),
+    "resend invitation": (
+        _invited,
+        lambda w, m, p: (reverse("invitation-resend", args=[w.council.slug, p.pk]), {}),
+        {"alice"},
+    ),
+    "revoke invitation": (
+        _invited,
+        lambda w, m, p: (reverse("invitation-revoke", args=[w.council.slug, p.pk]), {}),
         {"alice"},
     ),
 }

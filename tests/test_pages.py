@@ -20,6 +20,7 @@ ADMIN_MODELS = [
     "council_ledgerevent",
     "members_memberunit",
     "members_role",
+    "members_invitation",
     "proposals_proposal",
     "proposals_ballot",
     "proposals_notification",
