@@ -24,6 +24,8 @@ from django.utils import timezone
 from council import services as council_services
 from council import urls as site_urls
 from council.models import Meeting
+from members import invitations
+from members.models import Role
 from proposals import services as proposal_services
 from proposals.models import Proposal
 
@@ -84,6 +86,13 @@ def site() -> Site:
         actor=w.bob, meeting=in_session, title="Move the archive", proposer_unit=w.chair
     )
     scheduled = meeting("Autumn session")
+    invitations.invite(
+        actor=w.alice,
+        council=w.council,
+        email="new.delegate@example.org",
+        role=Role.Kind.DELEGATE,
+        unit=w.units[5],
+    )
     return Site(w, scheduled, in_session, adjourned, open_item, draft, decided)
 
 
@@ -103,6 +112,9 @@ PAGES: dict[str, tuple[Callable[[Site], str], tuple[str, ...]]] = {
     "proposal-close": (lambda s: reverse("proposal-close", args=[s.open_item.pk]), ("alice",)),
     "meeting-adjourn": (lambda s: reverse("meeting-adjourn", args=[s.in_session.pk]), ("alice",)),
     "tokens": (lambda s: reverse("tokens"), EVERYONE),
+    "units": (lambda s: reverse("units", args=[s.world.council.slug]), EVERYONE),
+    "unit": (lambda s: reverse("unit", args=[s.world.council.slug, s.world.chair.pk]), EVERYONE),
+    "people": (lambda s: reverse("people", args=[s.world.council.slug]), ("alice", "dave")),
 }
 # The other pages of the same meetings, as the walk also shows them.
 MORE = {
@@ -126,6 +138,13 @@ NOT_PAGES = {
     "token-revoke",
     "logout",
     "login",
+    "role-grant",
+    "role-revoke",
+    "invite",
+    "invitation-resend",
+    "invitation-revoke",
+    # The invited person's page, walked at 390 px by tests/test_browser_admin.py.
+    "invitation",
 }
 
 
@@ -151,7 +170,7 @@ PROBE = """() => {
   const unlabelled = [...document.querySelectorAll('table > tbody > tr > td')]
     .filter(td => td.colSpan === 1 && !td.dataset.label)
     .map(td => td.textContent.trim().slice(0, 30));
-  const broken = [...document.querySelectorAll('.badge, .tag, thead th, .status')]
+  const broken = [...document.querySelectorAll('.badge, .tag, thead th, span.status')]
     .filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height >
                  1.8 * parseFloat(getComputedStyle(e).lineHeight || '20'))
     .map(e => e.textContent.trim());
