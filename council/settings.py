@@ -385,7 +385,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # Rate limits (council/http/security.py): tokens per client address, ballots per person.
+    # Rate limits (council/http/security.py): tokens per client address, changes of one
+    # unit's ballot per person and proposal.
     # The throttles name their own scope; the benchmark raises QUORUM_RATE_BALLOT.
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("QUORUM_RATE_TOKEN", "10/minute"),
