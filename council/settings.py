@@ -320,6 +320,24 @@ CELERY_BEAT_SCHEDULE = {
 }
 QUORUM_REMINDER_BEFORE_SECONDS = env_seconds("QUORUM_REMINDER_BEFORE_SECONDS", 3600)
 
+
+def _site_url() -> str:
+    """Where the site is reached, for the links in emails (no request to ask): the
+    setting, else https:// and the first plain name of ALLOWED_HOSTS, else (development)
+    the address `make run` serves."""
+    configured = os.environ.get("QUORUM_SITE_URL", "").strip().rstrip("/")
+    if configured:
+        if not configured.startswith(("http://", "https://")):
+            raise ImproperlyConfigured("QUORUM_SITE_URL must start with http:// or https://")
+        return configured
+    named = [h for h in ALLOWED_HOSTS if h not in ("*", "") and not h.startswith(".")]
+    if DEBUG or not named:
+        return "http://127.0.0.1:8000"
+    return f"https://{named[0]}"
+
+
+QUORUM_SITE_URL = _site_url()
+
 # Faults (issue 7, docs/deploy.md). A worker that dies mid-task gets its task back: late
 # acks redeliver it after the visibility timeout (longer than any task or retry countdown),
 # and a pool process that dies rejects it back to the queue; the tasks are idempotent. A
