@@ -237,8 +237,8 @@ def _compose(note: Notification, head: str | None = None) -> tuple[str, str]:
             "outcome": outcome,
         }
         body = explain.explanation(result) if result else outcome
-        body += "\n\n" + _("Ledger head: %(head)s") % {"head": head or close_head(vote)}
-        body += link
+        # The head stays the last line: the one a member keeps (--expect-head).
+        body += link + "\n\n" + _("Ledger head: %(head)s") % {"head": head or close_head(vote)}
     return subject, body
 
 
