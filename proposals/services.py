@@ -591,8 +591,12 @@ def record_show_of_hands(
     for unit in units:
         recorded = allowed.records_for(unit)
         ballot, previous = _store_ballot(vote, unit, choices[unit], account, now, recorded)
-        _tell_co_delegates(vote, unit, account, ballot)
         stored.append((unit, ballot, previous, recorded))
+    # Told once every ballot row is held: no note is inserted while this transaction may
+    # still wait for a unit's row (a person who is the delegate of two units would
+    # otherwise be a cycle with a cast of the other unit).
+    for unit, ballot, _previous, _recorded in stored:
+        _tell_co_delegates(vote, unit, account, ballot)
     # The appends last, as in cast_ballot: one event per ballot, in unit order.
     for unit, _ballot, previous, recorded in stored:
         _log_ballot(actor, proposal, vote, unit, choices[unit], previous, now, recorded)
