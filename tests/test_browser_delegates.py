@@ -164,3 +164,38 @@ def test_the_delegates_week_receipt_notice_history_and_show_of_hands(
     assert bob.page.locator(f"#history-{u01} li").count() == 3
     assert bob.page.locator(f"#history-{u01} li .tag").count() == 1
     bob.check()
+
+
+def test_the_show_of_hands_and_the_receipt_work_with_javascript_off(
+    browser: Any,  # noqa: F811 — the fixture imported above
+    live_server: Any,
+    vote: tuple[World, Meeting, Proposal],
+) -> None:
+    w, _meeting, proposal = vote
+    context = browser.new_context(viewport={"width": 390, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/proposals/{proposal.pk}/show-of-hands/")
+    page.check(f"#h-{w.units[4].pk}-no")
+    page.click("#hands-record")
+    page.wait_for_selector(f"#b-{w.units[4].pk}-no[aria-pressed=true]")
+    ballots = Ballot.objects.filter(vote=proposal.current_vote)
+    assert ballots.count() == 15 and ballots.get(unit=w.units[4]).choice == "no"
+
+    bob = browser.new_context(java_script_enabled=False).new_page()
+    bob.set_default_timeout(10_000)
+    bob.goto(f"{live_server.url}/accounts/login/")
+    bob.fill("#id_username", "bob")
+    bob.fill("#id_password", "pw")
+    bob.click("button[type=submit].primary")
+    bob.wait_for_url(f"{live_server.url}/")
+    bob.goto(f"{live_server.url}/proposals/{proposal.pk}/vote/")
+    assert "alice" in bob.locator(f"#history-{w.units[0].pk}").inner_text()
+    bob.click(f"#b-{w.units[0].pk}-abstain")
+    bob.locator(f"#receipt-{w.units[0].pk}").wait_for()
+    assert ballots.get(unit=w.units[0]).choice == "abstain"
