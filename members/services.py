@@ -225,7 +225,7 @@ def remember_language(user: User, language: str) -> None:
 def language_of(user: User) -> str:
     """The language of ``user``'s emails: their last used, else the site's default."""
     try:
-        chosen = user.quorum_profile.language  # type: ignore[attr-defined]
+        chosen = user.quorum_profile.language
     except Profile.DoesNotExist:
         chosen = ""
     return chosen or settings.LANGUAGE_CODE
