@@ -232,6 +232,27 @@ def test_no_vote_opened_email_for_a_unit_absent_from_an_in_person_meeting(
     assert f"/proposals/{proposal.pk}/vote/" in mail.outbox[0].body
 
 
+def test_no_reminder_for_a_unit_absent_from_an_in_person_meeting(world: World) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    with_emails(world)
+    meeting = new_meeting(world)  # in person
+    check_in_units(world, meeting, world.units[1:16])  # U01 (bob, bea) is not checked in
+    proposal = proposal_services.create_proposal(
+        actor=world.alice,
+        meeting=meeting,
+        title="M",
+        deadline=timezone.now() + datetime.timedelta(minutes=10),
+    )
+    proposal_services.open_vote(actor=world.alice, proposal=proposal)
+    assert tasks.send_reminders() == 1
+    assert [m.to for m in mail.outbox] == [["carol@example.org"]]
+    assert "Reminder" in mail.outbox[0].subject
+    assert f"/proposals/{proposal.pk}/vote/" in mail.outbox[0].body
+
+
 def test_online_every_eligible_units_delegates_are_told_in_their_language(
     world: World,
 ) -> None:
