@@ -320,6 +320,24 @@ CELERY_BEAT_SCHEDULE = {
 }
 QUORUM_REMINDER_BEFORE_SECONDS = env_seconds("QUORUM_REMINDER_BEFORE_SECONDS", 3600)
 
+
+def _site_url() -> str:
+    """Where the site is reached, for the links in emails (no request to ask): the
+    setting, else https:// and the first plain name of ALLOWED_HOSTS, else (development)
+    the address `make run` serves."""
+    configured = os.environ.get("QUORUM_SITE_URL", "").strip().rstrip("/")
+    if configured:
+        if not configured.startswith(("http://", "https://")):
+            raise ImproperlyConfigured("QUORUM_SITE_URL must start with http:// or https://")
+        return configured
+    named = [h for h in ALLOWED_HOSTS if h not in ("*", "") and not h.startswith(".")]
+    if DEBUG or not named:
+        return "http://127.0.0.1:8000"
+    return f"https://{named[0]}"
+
+
+QUORUM_SITE_URL = _site_url()
+
 # Faults (issue 7, docs/deploy.md). A worker that dies mid-task gets its task back: late
 # acks redeliver it after the visibility timeout (longer than any task or retry countdown),
 # and a pool process that dies rejects it back to the queue; the tasks are idempotent. A
@@ -385,7 +403,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # Rate limits (council/http/security.py): tokens per client address, ballots per person.
+    # Rate limits (council/http/security.py): tokens per client address, changes of one
+    # unit's ballot per person and proposal.
     # The throttles name their own scope; the benchmark raises QUORUM_RATE_BALLOT.
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("QUORUM_RATE_TOKEN", "10/minute"),

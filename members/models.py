@@ -234,3 +234,29 @@ class Invitation(models.Model):
     def pending(self) -> bool:
         """Neither accepted nor revoked (an expired one can still be resent)."""
         return self.accepted_at is None and self.revoked_at is None
+class Profile(models.Model):
+    """A person's preferences that outlive a session: the language their emails are
+    written in.
+
+    ``language`` is the language they last used: set when they switch language (the
+    language menu) and when they sign in (the language the sign-in page was shown in).
+    Empty until then: emails are in the site's default language (``LANGUAGE_CODE``).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quorum_profile"
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("The language of the emails this person receives."),
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'})"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
@@ -46,3 +46,12 @@ def _revoke_session_tokens(sender: Any, request: Any, user: Any, **_: Any) -> No
     revoked = services.revoke_session_tokens(user, request.session.session_key)
     if revoked:
         security.log_event("tokens_revoked_on_sign_out", request, count=revoked)
+
+
+@receiver(user_logged_in, dispatch_uid="members.remember_language")
+def _remember_language(sender: Any, request: Any, user: Any, **_: Any) -> None:
+    """The language a person signs in with is the one they last used: their emails are
+    written in it (``members.Profile``) until they sign in or switch language again."""
+    if user is None or request is None or request.path.startswith("/api/"):
+        return  # a script's token request says nothing about the person's language
+    services.remember_language(user, getattr(request, "LANGUAGE_CODE", ""))

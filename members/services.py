@@ -11,6 +11,7 @@ import datetime
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,7 @@ from council.locking import lock
 from council.models import Council
 
 from . import permissions
-from .models import ApiToken, MemberUnit, Role
+from .models import ApiToken, MemberUnit, Profile, Role
 
 Actor = permissions.User
 
@@ -225,3 +226,29 @@ def revoke_session_tokens(user: User, session_key: str | None) -> int:
         return 0
     deleted, _rows = ApiToken.objects.filter(user_id=user.pk, session=digest).delete()
     return int(deleted)
+
+
+# --- Preferences --------------------------------------------------------------------------
+
+
+def remember_language(user: User, language: str) -> None:
+    """Keep ``language`` as the language of ``user``'s emails (the last one they used).
+
+    A person's own preference, not a council's record: no ledger event, as for tokens.
+    An unknown language is ignored (the menu offers only the site's languages). One
+    statement when it is unchanged, two when it changes.
+    """
+    if language not in dict(settings.LANGUAGES) or user.pk is None:
+        return
+    if Profile.objects.filter(user_id=user.pk, language=language).exists():
+        return
+    Profile.objects.update_or_create(user_id=user.pk, defaults={"language": language})
+
+
+def language_of(user: User) -> str:
+    """The language of ``user``'s emails: their last used, else the site's default."""
+    try:
+        chosen = user.quorum_profile.language
+    except Profile.DoesNotExist:
+        chosen = ""
+    return chosen or settings.LANGUAGE_CODE

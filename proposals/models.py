@@ -324,6 +324,8 @@ class Notification(models.Model):
         VOTE_OPENED = "vote_opened", _("vote opened")
         REMINDER = "reminder", _("reminder before the deadline")
         RESULT = "result", _("result published")
+        # A unit's ballot replaced by someone other than who cast it: its other delegates.
+        REPLACED = "replaced", _("your unit's ballot was replaced")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="notifications")

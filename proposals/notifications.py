@@ -17,13 +17,15 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from council import ledger
 from council.celery import TRANSIENT_ERRORS
-from council.models import LedgerEvent, LedgerHead
+from council.models import Attendance, LedgerEvent, LedgerHead, Meeting
 from members.models import Role
+from members.services import language_of
 
 from . import explain, tally
 from .models import Ballot, Notification, NotificationPlan, Vote
@@ -44,21 +46,36 @@ def _plan(vote: Vote, kind: str, people: QuerySet[Any]) -> int:
     statement. ON CONFLICT DO NOTHING: a second plan (a task run twice, the sweep and
     the task at once) adds nothing.
     """
+    now = timezone.now()
+    planned = _insert_notes(vote.pk, kind, people, now)
+    NotificationPlan.objects.bulk_create(
+        [NotificationPlan(kind=kind, vote=vote, planned_at=now)], ignore_conflicts=True
+    )
+    return planned
+
+
+def _insert_notes(vote_id: int, kind: str, people: QuerySet[Any], now: datetime.datetime) -> int:
     select, params = people.values("user_id").distinct().order_by().query.sql_with_params()
     table = Notification._meta.db_table
-    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (kind, vote_id, user_id, planned_at, sent_at, failure) "  # noqa: S608 — table name and an ORM-built select
             f"SELECT %s, %s, people.user_id, %s, NULL, '' FROM ({select}) AS people "
             "ON CONFLICT (kind, vote_id, user_id) DO NOTHING",
-            [kind, vote.pk, now, *params],
+            [kind, vote_id, now, *params],
         )
-        planned = cursor.rowcount
-    NotificationPlan.objects.bulk_create(
-        [NotificationPlan(kind=kind, vote=vote, planned_at=now)], ignore_conflicts=True
-    )
-    return planned
+        return cursor.rowcount
+
+
+def _can_vote(vote: Vote, units: Any) -> Any:
+    """Of ``units``, those that can vote now: in an in-person meeting only the units
+    checked in (a unit absent from the room would be refused); online and hybrid, a
+    delegate's cast checks the unit in, so all of them."""
+    meeting = vote.proposal.meeting
+    if meeting.mode != Meeting.Mode.IN_PERSON:
+        return units
+    present = Attendance.objects.filter(meeting=meeting, checked_out_at__isnull=True)
+    return units.filter(pk__in=present.values("unit_id"))
 
 
 def _delegates_of(units: Any) -> QuerySet[Role]:
@@ -66,15 +83,26 @@ def _delegates_of(units: Any) -> QuerySet[Role]:
 
 
 def plan_vote_opened(vote: Vote) -> int:
-    """The delegates of every eligible unit."""
-    return _plan(vote, Notification.Kind.VOTE_OPENED, _delegates_of(vote.eligible_units.all()))
+    """The delegates of every eligible unit that can vote (in person: checked in)."""
+    units = _can_vote(vote, vote.eligible_units.all())
+    return _plan(vote, Notification.Kind.VOTE_OPENED, _delegates_of(units))
 
 
 def plan_reminder(vote: Vote) -> int:
-    """The delegates of eligible units that have not voted yet."""
+    """The delegates of eligible units that have not voted yet and can vote."""
     voted = Ballot.objects.filter(vote=vote).values("unit_id")
-    waiting = vote.eligible_units.exclude(pk__in=voted)
+    waiting = _can_vote(vote, vote.eligible_units.exclude(pk__in=voted))
     return _plan(vote, Notification.Kind.REMINDER, _delegates_of(waiting))
+
+
+def plan_ballot_replaced(vote: Vote, unit_id: int, actor_id: int) -> int:
+    """The delegates of ``unit_id`` other than ``actor_id``, who just replaced the unit's
+    ballot cast by someone else. Called inside the cast's transaction (one statement):
+    the notes commit or roll back with the ballot. At most one such email per person and
+    vote (the notes' unique constraint): a run of changes does not flood anyone's inbox,
+    and the ballot page shows every change."""
+    people = Role.objects.filter(role=Role.Kind.DELEGATE, unit_id=unit_id).exclude(user_id=actor_id)
+    return _insert_notes(vote.pk, Notification.Kind.REPLACED, people, timezone.now())
 
 
 def plan_result(vote: Vote) -> int:
@@ -148,29 +176,82 @@ def close_head(vote: Vote) -> str:
     return f"{event[0]}:{event[1]}"
 
 
+def ballot_page_url(vote: Vote) -> str:
+    """The absolute address of the vote's ballot page (``QUORUM_SITE_URL`` + path)."""
+    return settings.QUORUM_SITE_URL + reverse("ballot-page", args=[vote.proposal_id])
+
+
 def _compose(note: Notification, head: str | None = None) -> tuple[str, str]:
+    """The email, in the active language (the recipient's: :func:`deliver`), with the
+    absolute link to the ballot page."""
     vote = note.vote
     proposal = vote.proposal
     council = proposal.council
+    names = {"council": council.name, "title": proposal.title, "zone": council.time_zone}
+    link = "\n\n" + ballot_page_url(vote)
     if note.kind == Notification.Kind.VOTE_OPENED:
-        subject = f"[{council.name}] Vote open: {proposal.title}"
-        body = f"The vote on “{proposal.title}” is open. Cast your unit's ballot in Quorum."
+        subject = _("[%(council)s] Vote open: %(title)s") % names
+        body = _("The vote on “%(title)s” is open. Cast your unit's ballot in Quorum.") % names
         if vote.deadline:
             local = vote.deadline.astimezone(council.zone)
-            body += f"\nDeadline: {local:%Y-%m-%d %H:%M} ({council.time_zone})."
+            body += "\n" + _("Deadline: %(at)s (%(zone)s).") % {
+                **names,
+                "at": f"{local:%Y-%m-%d %H:%M}",
+            }
+        body += link
     elif note.kind == Notification.Kind.REMINDER:
-        subject = f"[{council.name}] Reminder: your unit has not voted on {proposal.title}"
-        closes = vote.deadline.astimezone(council.zone) if vote.deadline else None
-        body = f"Your unit has no ballot yet on “{proposal.title}”."
-        if closes:
-            body += f"\nThe vote closes at {closes:%Y-%m-%d %H:%M} ({council.time_zone})."
+        subject = _("[%(council)s] Reminder: your unit has not voted on %(title)s") % names
+        body = _("Your unit has no ballot yet on “%(title)s”.") % names
+        if vote.deadline:
+            closes = vote.deadline.astimezone(council.zone)
+            body += "\n" + _("The vote closes at %(at)s (%(zone)s).") % {
+                **names,
+                "at": f"{closes:%Y-%m-%d %H:%M}",
+            }
+        body += link
+    elif note.kind == Notification.Kind.REPLACED:
+        subject = _("[%(council)s] Your unit's ballot was changed: %(title)s") % names
+        lines = []
+        for ballot in _replaced_for(note):
+            at = ballot.cast_at.astimezone(council.zone)
+            lines.append(
+                _(
+                    "The ballot of %(unit)s on “%(title)s” was changed by %(who)s at %(at)s"
+                    " (%(zone)s): it is now “%(choice)s”."
+                )
+                % {
+                    **names,
+                    "unit": ballot.unit.name,
+                    "who": ballot.cast_by.get_username(),
+                    "at": f"{at:%Y-%m-%d %H:%M:%S}",
+                    "choice": ballot.get_choice_display(),
+                }
+            )
+        body = "\n".join(lines) or _("Your unit's ballot on “%(title)s” was changed.") % names
+        body += "\n" + _("The ballot page shows every change until the vote closes.") + link
     else:
         result = tally.result_of(vote)
         outcome = explain.outcome_word(vote.outcome or "")
-        subject = f"[{council.name}] Result: {proposal.title} — {outcome}"
+        subject = _("[%(council)s] Result: %(title)s — %(outcome)s") % {
+            **names,
+            "outcome": outcome,
+        }
         body = explain.explanation(result) if result else outcome
-        body += "\n\n" + _("Ledger head: %(head)s") % {"head": head or close_head(vote)}
+        # The head stays the last line: the one a member keeps (--expect-head).
+        body += link + "\n\n" + _("Ledger head: %(head)s") % {"head": head or close_head(vote)}
     return subject, body
+
+
+def _replaced_for(note: Notification) -> list[Ballot]:
+    """The ballots of the recipient's units in the vote, as they stand, last cast by
+    someone else."""
+    units = Role.objects.filter(user_id=note.user_id, role=Role.Kind.DELEGATE).values("unit_id")
+    return list(
+        Ballot.objects.filter(vote_id=note.vote_id, unit_id__in=units)
+        .exclude(cast_by_id=note.user_id)
+        .select_related("unit", "cast_by")
+        .order_by("unit__short_name")
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -210,7 +291,9 @@ def deliver(vote_id: int, kind: str) -> int:
         with transaction.atomic():
             note = (
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("vote__proposal__council", "user")
+                .select_related(
+                    "vote__proposal__council", "vote__proposal__meeting", "user__quorum_profile"
+                )
                 .filter(vote_id=vote_id, kind=kind, sent_at__isnull=True, failed_at__isnull=True)
                 .exclude(pk__in=postponed)
                 .order_by("id")
@@ -222,7 +305,8 @@ def deliver(vote_id: int, kind: str) -> int:
                 if note.user.email and still_relevant(note):
                     if kind == Notification.Kind.RESULT and head is None:
                         head = close_head(note.vote)
-                    with translation.override(settings.LANGUAGE_CODE):
+                    # In the recipient's language: the last one they used here.
+                    with translation.override(language_of(note.user)):
                         subject, body = _message(note, head)
                     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [note.user.email])
             except SoftTimeLimitExceeded:
@@ -264,6 +348,8 @@ def still_relevant(note: Notification) -> bool:
     vote = note.vote
     if note.kind == Notification.Kind.VOTE_OPENED:
         return vote.closed_at is None
+    if note.kind == Notification.Kind.REPLACED:
+        return bool(_replaced_for(note))  # not if they have since cast it themselves
     if note.kind == Notification.Kind.REMINDER:
         if vote.closed_at is not None:
             return False

@@ -18,6 +18,7 @@ How a cast and a close are kept from racing (see docs/architecture.md):
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from celery import current_app
@@ -38,7 +39,7 @@ from council.services import hold_attendance, log_check_in, record_check_in
 from members import permissions
 from members.models import MemberUnit
 
-from . import explain, tally
+from . import explain, notifications, tally
 from .models import Ballot, Proposal, Vote
 
 Actor = permissions.User
@@ -413,15 +414,30 @@ def cast_ballot(
         if not created:
             check_in = None  # a concurrent cast of the same unit checked it in
 
-    ballot, previous = _store_ballot(
-        vote, unit, choice, permissions.account(actor), now, recorded_by_secretary
-    )
+    account = permissions.account(actor)
+    ballot, previous = _store_ballot(vote, unit, choice, account, now, recorded_by_secretary)
+    _tell_co_delegates(vote, unit, account, ballot)
     # Ledger appends come last: the chain's lock is then never held while this
     # transaction waits for another lock (the ballot row, an attendance insert).
     if check_in is not None:
         log_check_in(actor=actor, meeting=meeting, attendance=check_in)
+    _log_ballot(actor, proposal, vote, unit, choice, previous, now, recorded_by_secretary)
+    return ballot
+
+
+def _log_ballot(
+    actor: Actor,
+    proposal: Proposal,
+    vote: Vote,
+    unit: MemberUnit,
+    choice: str,
+    previous: str | None,
+    now: datetime.datetime,
+    recorded_by_secretary: bool,
+) -> None:
+    """The ballot's ledger event: every version of every unit's ballot is one."""
     ledger.append(
-        council_id=meeting.council_id,
+        council_id=proposal.council_id,
         actor=actor,
         action="vote.ballot_cast",
         object=ledger.ref(vote),
@@ -435,7 +451,18 @@ def cast_ballot(
             "recorded_by_secretary": recorded_by_secretary,
         },
     )
-    return ballot
+
+
+def _tell_co_delegates(vote: Vote, unit: MemberUnit, actor: User, ballot: Ballot) -> None:
+    """A ballot that replaced one cast by someone else (a co-delegate, the secretary) is
+    announced to the unit's other delegates: planned here, in the cast's transaction, and
+    sent after the commit by the task (or the sweep). Nothing for a first ballot or for a
+    person correcting their own — the hot path stays as it was for those."""
+    replaced_by_other = getattr(ballot, "replaced_cast_by_id", None)
+    if replaced_by_other is None or replaced_by_other == actor.pk:
+        return
+    if notifications.plan_ballot_replaced(vote, unit.pk, actor.pk):
+        _after_commit("notify_ballot_replaced", vote.pk)
 
 
 def _lock_current_vote(proposal_id: int, unit_id: int) -> tuple[Vote | None, bool]:
@@ -492,17 +519,88 @@ def _store_ballot(
             cursor.execute(
                 "UPDATE proposals_ballot AS b SET choice = %s, cast_by_id = %s,"
                 " cast_at = %s, recorded_by_secretary = %s"
-                " FROM (SELECT id, choice FROM proposals_ballot"
+                " FROM (SELECT id, choice, cast_by_id FROM proposals_ballot"
                 "  WHERE vote_id = %s AND unit_id = %s FOR NO KEY UPDATE) AS old"
-                " WHERE b.id = old.id RETURNING b.id, old.choice",
+                " WHERE b.id = old.id RETURNING b.id, old.choice, old.cast_by_id",
                 [*values, vote.pk, unit.pk],
             )
             row = cursor.fetchone()
             previous = row[1]
+            # Who cast the replaced version: its other delegates are told when it was
+            # not the same person (read under the row lock, in the same statement).
+            ballot.replaced_cast_by_id = row[2]  # type: ignore[attr-defined]
     ballot.pk = row[0]
     ballot._state.adding = False
     ballot._state.db = connection.alias
     return ballot, previous
+
+
+@transaction.atomic
+def record_show_of_hands(
+    *, actor: Actor, proposal: Proposal, choices: Mapping[MemberUnit, str]
+) -> list[Ballot]:
+    """Record a show of hands: one ballot per unit of ``choices`` (unit → yes, no or
+    abstain), all or nothing, in one transaction.
+
+    Secretaries only. Each ballot is its own ballot row and its own ``vote.ballot_cast``
+    event (``recorded_by_secretary``), exactly as :func:`cast_ballot` would write it, under
+    the same locks: the meeting's share lock, then for each unit (in id order) the vote's
+    share lock with the unit's eligibility and the unit's attendance. If the vote is not
+    open, or any unit is not eligible or not present, nothing is written and the refusal
+    names every such unit.
+    """
+    council_id = _council_id(proposal)
+    allowed = permissions.access(actor, council_id)
+    allowed.require_manage()
+    if not choices:
+        raise Invalid({"units": [_("Choose the units whose votes you record.")]})
+    for unit, choice in choices.items():
+        if unit.council_id != council_id:
+            raise NotFound(_("No such unit in this council."))
+        if choice not in Ballot.Choice.values:
+            raise Invalid({"choice": [_("Choose yes, no or abstain.")]})
+    units = sorted(choices, key=lambda u: u.pk)  # one lock order for every caller
+
+    meeting = lock(Meeting, proposal.meeting_id, shared=True)
+    now = timezone.now()
+    not_eligible: list[MemberUnit] = []
+    absent: list[MemberUnit] = []
+    vote: Vote | None = None
+    for unit in units:
+        current, eligible = _lock_current_vote(proposal.pk, unit.pk)
+        vote = _require_open(current, now)
+        if not eligible:
+            not_eligible.append(unit)
+        elif hold_attendance(meeting, unit) is None:
+            absent.append(unit)
+    if not_eligible:
+        raise Conflict(
+            _("Not eligible to vote in this meeting: %(units)s. Nothing was recorded.")
+            % {"units": ", ".join(u.short_name for u in not_eligible)},
+            code=Code.NOT_ELIGIBLE,
+        )
+    if absent:
+        raise Conflict(
+            _("Not checked in: %(units)s. Nothing was recorded.")
+            % {"units": ", ".join(u.short_name for u in absent)},
+            code=Code.UNIT_NOT_PRESENT,
+        )
+    assert vote is not None  # noqa: S101 — choices is not empty
+    account = permissions.account(actor)
+    stored = []
+    for unit in units:
+        recorded = allowed.records_for(unit)
+        ballot, previous = _store_ballot(vote, unit, choices[unit], account, now, recorded)
+        stored.append((unit, ballot, previous, recorded))
+    # Told once every ballot row is held: no note is inserted while this transaction may
+    # still wait for a unit's row (a person who is the delegate of two units would
+    # otherwise be a cycle with a cast of the other unit).
+    for unit, ballot, _previous, _recorded in stored:
+        _tell_co_delegates(vote, unit, account, ballot)
+    # The appends last, as in cast_ballot: one event per ballot, in unit order.
+    for unit, _ballot, previous, recorded in stored:
+        _log_ballot(actor, proposal, vote, unit, choices[unit], previous, now, recorded)
+    return [ballot for _unit, ballot, _previous, _recorded in stored]
 
 
 @transaction.atomic

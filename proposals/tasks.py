@@ -109,3 +109,9 @@ def render_minutes_pdf(meeting_id: int, language: str) -> bool:
     """Render an adjourned meeting's minutes as PDF once and store it. Routed to the
     ``pdf`` queue (settings, ``CELERY_TASK_ROUTES``): renders never delay the emails."""
     return council_services.render_minutes_pdf(meeting_id, language)
+
+
+@shared_task(**RETRY)
+def notify_ballot_replaced(vote_id: int) -> int:
+    """Send the "your unit's ballot was changed" emails planned by the cast itself."""
+    return notifications.deliver(vote_id, Notification.Kind.REPLACED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -17,11 +18,11 @@ from django.views.decorators.http import require_POST
 
 from council.errors import Forbidden, Invalid
 from council.http.security import BallotRateThrottle, page_throttled
-from council.models import Meeting
+from council.models import Attendance, Meeting
 from council.web.pages import act, refused, visible
 from members.models import MemberUnit
 
-from . import services, tally
+from . import queries, services, tally
 from .filters import DecisionFilter
 from .models import Ballot, Proposal, Vote
 
@@ -205,13 +206,24 @@ def ballot(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
     done = _room(proposal, f"unit-{unit_id}")
     if unit is None:
         return act(request, lambda: _invalid_unit(), done=done)
-    return act(
-        request,
-        lambda: services.cast_ballot(
-            actor=request.user, proposal=proposal, unit=unit, choice=request.POST.get("choice", "")
-        ),
-        done=done,
-    )
+    cast: list[Ballot] = []
+
+    def record() -> None:
+        cast.append(
+            services.cast_ballot(
+                actor=request.user,
+                proposal=proposal,
+                unit=unit,
+                choice=request.POST.get("choice", ""),
+            )
+        )
+
+    response = act(request, record, done=done)
+    if cast and request.POST.get("receipt"):
+        # From the ballot page: back to it, with the receipt of this cast.
+        page = reverse("ballot-page", args=[proposal.pk])
+        response["Location"] = f"{page}?receipt={unit.pk}#receipt-{unit.pk}"
+    return response
 
 
 def _invalid_unit() -> None:
@@ -220,33 +232,143 @@ def _invalid_unit() -> None:
     raise NotFound(_("No such unit in this council."))
 
 
+@dataclass
+class UnitBallot:
+    """One of the person's units on the ballot page."""
+
+    unit: MemberUnit
+    ballot: Ballot | None
+    eligible: bool
+    history: list[queries.BallotVersion] = field(default_factory=list)
+    checked_in: bool = True  # in person, only a unit checked in can vote
+    notice: queries.BallotVersion | None = None  # the latest version, if someone else's
+    receipt: queries.BallotVersion | None = None  # the person's cast just made
+
+
 @login_required
 def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A delegate's page for one vote: the unit's current ballot, and the three choices
-    until the close; after the close, the result card."""
+    until the close; after the close, the result card.
+
+    With each unit: its ballot history in this vote (from the ledger), a notice when its
+    latest ballot was cast by someone else, the receipt of the person's own cast just
+    made (``?receipt=<unit>``), and — in person — whether the unit is checked in."""
     proposal, access = _proposal_access(request, pk)
     vote = proposal.current_vote
+    meeting = proposal.meeting
     units = list(MemberUnit.objects.filter(pk__in=access.units).order_by("short_name"))
     ballots = {
         b.unit_id: b
         for b in Ballot.objects.filter(vote=vote, unit__in=units).select_related("cast_by")
     }
     # Before the vote opens, the meeting's snapshot tells who will be eligible.
-    snapshot = vote.eligible_units if vote else proposal.meeting.eligible_units
+    snapshot = vote.eligible_units if vote else meeting.eligible_units
     eligible = set(snapshot.filter(pk__in=access.units).values_list("pk", flat=True))
+    accepting = (
+        vote is not None
+        and vote.closed_at is None
+        and (vote.deadline is None or vote.deadline > timezone.now())
+    )
+    history = queries.ballot_history(vote, [u.pk for u in units]) if vote and units else {}
+    present: set[int] | None = None
+    if accepting and units and meeting.mode == Meeting.Mode.IN_PERSON:
+        present = set(
+            Attendance.objects.filter(
+                meeting=meeting, unit__in=units, checked_out_at__isnull=True
+            ).values_list("unit_id", flat=True)
+        )
+    me = request.user.get_username()
+    receipt_for = request.GET.get("receipt", "")
+    rows = []
+    for unit in units:
+        versions = history.get(unit.pk, [])
+        latest = versions[-1] if versions else None
+        rows.append(
+            UnitBallot(
+                unit=unit,
+                ballot=ballots.get(unit.pk),
+                eligible=unit.pk in eligible,
+                history=versions,
+                checked_in=present is None or unit.pk in present,
+                notice=latest if latest and latest.actor != me and len(versions) > 1 else None,
+                receipt=latest
+                if latest and latest.actor == me and receipt_for == str(unit.pk)
+                else None,
+            )
+        )
     return render(
         request,
         "proposals/ballot.html",
         {
             "proposal": proposal,
-            "council": proposal.meeting.council,
-            "rows": [(u, ballots.get(u.pk), u.pk in eligible) for u in units],
+            "council": meeting.council,
+            "rows": rows,
             "result": tally.result_of(vote) if vote and vote.closed_at else None,
-            "accepting": vote is not None
-            and vote.closed_at is None
-            and (vote.deadline is None or vote.deadline > timezone.now()),
+            "accepting": accepting,
         },
     )
+
+
+def _present_units(proposal: Proposal, vote: Vote) -> list[MemberUnit]:
+    """The units that can vote now: in the vote's snapshot and checked in."""
+    present = Attendance.objects.filter(meeting_id=proposal.meeting_id, checked_out_at__isnull=True)
+    return list(vote.eligible_units.filter(pk__in=present.values("unit_id")).order_by("short_name"))
+
+
+HANDS_NONE = "none"  # the form's "not voting": no ballot is recorded for the unit
+
+
+@login_required
+def show_of_hands(request: HttpRequest, pk: int) -> HttpResponse:
+    """The secretary's show of hands: every unit present votes yes, except those picked
+    for no or abstain (or left not voting). GET shows the form (one row per unit
+    present, "yes" chosen); POST records every ballot at once, or none."""
+    proposal, access = _proposal_access(request, pk)
+    if not access.can_manage:
+        return _only_secretaries(request)
+    vote = proposal.current_vote
+    if vote is None or vote.closed_at is not None:
+        messages.error(request, _("The vote is not open."))
+        return redirect(_room(proposal, "vote"))
+    if request.method != "POST":
+        return render(
+            request,
+            "proposals/show_of_hands.html",
+            {
+                "proposal": proposal,
+                "units": _present_units(proposal, vote),
+                "none": HANDS_NONE,
+            },
+        )
+    too_many = page_throttled(request, BallotRateThrottle())
+    if too_many is not None:
+        return too_many
+    ids = [int(v) for v in request.POST.getlist("unit") if v.isdecimal() and len(v) < 19]
+    picked = MemberUnit.objects.filter(pk__in=ids, council_id=proposal.council_id)
+    choices = {}
+    for unit in picked:
+        choice = request.POST.get(f"choice-{unit.pk}", Ballot.Choice.YES)
+        if choice != HANDS_NONE:
+            choices[unit] = choice
+    counts = {c: sum(1 for v in choices.values() if v == c) for c in Ballot.Choice.values}
+    recorded: list[Ballot] = []
+
+    def record() -> None:
+        recorded.extend(
+            services.record_show_of_hands(actor=request.user, proposal=proposal, choices=choices)
+        )
+
+    # Refused: back to the form, with the reason (nothing was recorded); else the room.
+    response = act(
+        request,
+        record,
+        done=reverse("show-of-hands", args=[proposal.pk]),
+        success=_("Recorded %(total)d ballots: %(yes)d yes, %(no)d no, %(abstain)d abstain.")
+        % {"total": len(choices), **counts},
+    )
+    if recorded:
+        response["Location"] = _room(proposal, "vote")
+    return response
 
 
 @login_required

@@ -121,7 +121,9 @@ HOT_PATH_BUDGET = {
     "api_cast": 13,
     "api_replace": 14,
     "api_tally": 6,  # the proposal with its votes, then the count
-    "ballot_page": 8,  # the proposal, then its current vote
+    # The proposal, then its current vote; the unit's ballot history from the ledger (1)
+    # and, in person, whether the unit is checked in (1).
+    "ballot_page": 10,
     "register": 6,
 }
 

@@ -249,20 +249,57 @@ def test_ballots_are_rate_limited_per_person_and_a_refused_cast_writes_nothing(
     assert carol.put(theirs, {"choice": "yes"}, format="json").status_code == 200
 
 
-def test_the_ballot_form_answers_429_once_over_the_limit(
+def test_the_ballot_form_answers_429_once_one_units_ballot_changes_too_often(
     world: World, open_vote: Proposal, settings: Any
 ) -> None:
     rates(settings, ballot="2/minute")
     page = Client()
     page.force_login(world.alice)  # the secretary records the votes given in the room
-    for unit in world.units[:2]:
-        done = page.post(reverse("ballot", args=[open_vote.pk, unit.pk]), {"choice": "yes"})
+    unit = world.units[2]
+    for choice in ("yes", "no"):
+        done = page.post(reverse("ballot", args=[open_vote.pk, unit.pk]), {"choice": choice})
         assert done.status_code == 302
     events = LedgerEvent.objects.count()
-    refused = page.post(reverse("ballot", args=[open_vote.pk, world.units[2].pk]), {"choice": "no"})
+    refused = page.post(reverse("ballot", args=[open_vote.pk, unit.pk]), {"choice": "abstain"})
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert LedgerEvent.objects.count() == events
-    assert not Ballot.objects.filter(vote__proposal=open_vote, unit=world.units[2]).exists()
+    assert Ballot.objects.get(vote__proposal=open_vote, unit=unit).choice == "no"
+
+
+def test_a_secretary_records_every_present_units_ballot_without_a_429(
+    world: World, settings: Any
+) -> None:
+    """The limit counts changes of one unit's ballot, not the units a secretary records:
+    with 65 units present, the secretary records all of them (pages, then the API) at a
+    rate of 2 per unit per minute."""
+    from members import services as member_services
+
+    rates(settings, ballot="2/minute")
+    extra = [
+        member_services.create_unit(
+            actor=world.root, council=world.council, name=f"Unit X{i:02d}", short_name=f"X{i:02d}"
+        )
+        for i in range(44)
+    ]
+    meeting = new_meeting(world)  # its snapshot: the 21 units and the 44 new ones
+    units = world.units + extra
+    check_in_units(world, meeting, units)
+    proposal = proposal_services.create_proposal(actor=world.alice, meeting=meeting, title="M")
+    proposal = proposal_services.open_vote(actor=world.alice, proposal=proposal)
+    page = Client()
+    page.force_login(world.alice)
+    for unit in units:
+        done = page.post(reverse("ballot", args=[proposal.pk, unit.pk]), {"choice": "yes"})
+        assert done.status_code == 302, unit
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    for unit in units:
+        url = f"{API}/proposals/{proposal.pk}/ballots/{unit.pk}/"
+        assert api.put(url, {"choice": "no"}, format="json").status_code == 200, unit
+    assert Ballot.objects.filter(vote__proposal=proposal, choice="no").count() == len(units)
+    # A third change of one unit's ballot within the minute is one too many.
+    again = api.put(f"{API}/proposals/{proposal.pk}/ballots/{units[7].pk}/", {"choice": "yes"})
+    assert again.status_code == 429
 
 
 # --- The security log ------------------------------------------------------------------------

@@ -75,3 +75,34 @@ def test_production_values_are_accepted() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "False"]
+
+
+def _site_url(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(settings.QUORUM_SITE_URL)",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "council.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_links_in_emails_name_the_sites_public_address() -> None:
+    production = {
+        "DEBUG": "false",
+        "SECRET_KEY": GOOD_KEY,
+        "DATABASE_URL": "postgresql://u@db:5432/quorum",
+    }
+    named = _site_url(**production, ALLOWED_HOSTS=".example.org,quorum.example.org")
+    assert named.stdout.strip() == "https://quorum.example.org", named.stderr
+    chosen = _site_url(**production, ALLOWED_HOSTS="q.example", QUORUM_SITE_URL="https://v.ex/")
+    assert chosen.stdout.strip() == "https://v.ex", chosen.stderr
+    wrong = _site_url(QUORUM_SITE_URL="v.example")
+    assert wrong.returncode != 0 and "QUORUM_SITE_URL must start with" in wrong.stderr

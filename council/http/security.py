@@ -10,8 +10,8 @@
   usernames failed within a window may try no new usernames until the window ends (429
   with Retry-After). A meeting room behind one NAT address keeps signing in: the
   usernames already tried or signed in from there are left to the per-pair lockout.
-- Rate limits (DRF throttles): the token endpoint per address, ballot casting per person,
-  the same counter for the API and the ballot forms.
+- Rate limits (DRF throttles): the token endpoint per address, changes of one unit's
+  ballot per person and vote, the same counter for the API and the ballot forms.
 - Security events go to the ``quorum.security`` logger, one line each, with the user,
   the address and the path.
 """
@@ -278,20 +278,35 @@ class TokenRateThrottle(_Throttle):
 
 
 class BallotRateThrottle(_Throttle):
-    """Ballots cast per person, through the API and the ballot forms together."""
+    """Changes of ONE unit's ballot on one proposal's vote, per person, through the API
+    and the ballot forms together.
+
+    The key is the person, the proposal and the unit: a secretary recording the room's
+    ballots one unit after another is never limited by the number of units, while a
+    loop replacing one unit's ballot again and again (each replacement is a ledger
+    event and a locked transaction) is. The show-of-hands form counts as one change of
+    the proposal's "room" key per submission.
+    """
 
     scope = "ballot"
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         ident = request.user.pk if request.user.is_authenticated else client_ip(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        match = request.resolver_match
+        kwargs = match.kwargs if match else {}
+        target = f"{kwargs.get('pk', '')}:{kwargs.get('unit_id', 'room')}"
+        return self.cache_format % {"scope": self.scope, "ident": f"{ident}:{target}"}
 
 
-class MinutesPdfRateThrottle(BallotRateThrottle):
+class MinutesPdfRateThrottle(_Throttle):
     """Minutes PDF downloads per person: stored PDFs are cheap to serve, but each miss
     may queue a render, and a loop of downloads should not tie up a web worker."""
 
     scope = "minutes_pdf"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        ident = request.user.pk if request.user.is_authenticated else client_ip(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class AttendanceRateThrottle(_Throttle):

@@ -71,3 +71,16 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     )
     security.log_event("token_revoked", request, token=pk)
     return response
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, which also keeps the choice as the language of the
+    person's emails (``members.Profile``) when they are signed in."""
+    from django.views.i18n import set_language as switch
+
+    response = switch(request)
+    if request.method == "POST" and request.user.is_authenticated:
+        services.remember_language(
+            permissions.account(request.user), request.POST.get("language", "")
+        )
+    return response

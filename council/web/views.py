@@ -67,9 +67,21 @@ def home(request: HttpRequest) -> HttpResponse:
             "vote__proposal_id", "unit_id"
         )
     )
+    # In person, a unit not checked in cannot vote: say so instead of offering a ballot.
+    in_person = [p.meeting_id for p in open_votes if p.meeting.mode == Meeting.Mode.IN_PERSON]
+    present = (
+        set(
+            Attendance.objects.filter(
+                meeting_id__in=in_person, unit__in=mine, checked_out_at__isnull=True
+            ).values_list("meeting_id", "unit_id")
+        )
+        if in_person and mine
+        else set()
+    )
     for proposal in open_votes:
+        absent = proposal.meeting.mode == Meeting.Mode.IN_PERSON
         proposal.my_units = [  # type: ignore[attr-defined]  # for the template only
-            (u, (proposal.pk, u.pk) in cast)
+            (u, (proposal.pk, u.pk) in cast, absent and (proposal.meeting_id, u.pk) not in present)
             for u in mine
             if u.council_id == proposal.meeting.council_id
         ]
