@@ -115,6 +115,7 @@ PAGES: dict[str, tuple[Callable[[Site], str], tuple[str, ...]]] = {
     "units": (lambda s: reverse("units", args=[s.world.council.slug]), EVERYONE),
     "unit": (lambda s: reverse("unit", args=[s.world.council.slug, s.world.chair.pk]), EVERYONE),
     "people": (lambda s: reverse("people", args=[s.world.council.slug]), ("alice", "dave")),
+    "show-of-hands": (lambda s: reverse("show-of-hands", args=[s.open_item.pk]), ("alice",)),
 }
 # The other pages of the same meetings, as the walk also shows them.
 MORE = {
@@ -138,6 +139,7 @@ NOT_PAGES = {
     "token-revoke",
     "logout",
     "login",
+    "set_language",
     "role-grant",
     "role-revoke",
     "invite",
