@@ -6,6 +6,7 @@ from proposals import views as proposal_views
 
 from .http import health
 from .web import accounts, views
+from .web import exports as export_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("councils/<slug:slug>/meetings/", views.meeting_create, name="meeting-create"),
     path("councils/<slug:slug>/decisions/", proposal_views.register, name="register"),
     path("meetings/<int:pk>/", views.meeting_page, name="meeting"),
+    path("meetings/<int:pk>/attendance.csv", export_views.attendance_csv, name="attendance-csv"),
+    path("tools/verify_export.py", export_views.verifier, name="verifier"),
     path("meetings/<int:pk>/start/", views.meeting_start, name="meeting-start"),
     path("meetings/<int:pk>/adjourn/", views.meeting_adjourn, name="meeting-adjourn"),
     path("meetings/<int:pk>/attendance/<int:unit_id>/", views.attendance, name="attendance"),
