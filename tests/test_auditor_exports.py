@@ -326,3 +326,145 @@ def test_the_verifier_re_applies_a_local_day_filter(shanghai: World, tmp_path: P
     assert json.loads(path.read_text(encoding="utf-8"))["decisions"] == []
     result = verify(path)
     assert result.returncode == 0, result.stdout
+
+
+# --- A meeting's attendance, and the minutes as a record -----------------------------------
+
+
+@pytest.fixture
+def adjourned(world: World) -> Any:
+    """A meeting: U01-U15 and the non-voting Partner checked in, U15 checked out before
+    the adjournment; one special resolution with a motion text and a deadline."""
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, [*world.units[:15], world.partner])
+    proposal = proposal_services.create_proposal(
+        actor=world.alice,
+        meeting=meeting,
+        title="Charter",
+        body="The council adopts the charter.",
+        proposer_unit=world.chair,
+        kind="special",
+    )
+    deadline = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=3)
+    proposal_services.open_vote(actor=world.alice, proposal=proposal, deadline=deadline)
+    for unit in world.units[:15]:
+        proposal_services.cast_ballot(actor=world.alice, proposal=proposal, unit=unit, choice="yes")
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    council_services.check_out(actor=world.alice, meeting=meeting, unit=world.units[14])
+    council_services.adjourn_meeting(actor=world.alice, meeting=meeting)
+    meeting.refresh_from_db()
+    return meeting
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_attendance_csv_of_a_meeting(world: World, adjourned: Any) -> None:
+    url = f"/meetings/{adjourned.pk}/attendance.csv"
+    answer = signed_in(world.dave).get(url)
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    assert "attachment" in answer["Content-Disposition"]
+    rows = rows_of(body(answer))
+    assert len(rows) == 16
+    by_unit = {r["unit_short_name"]: r for r in rows}
+    assert by_unit["U01"]["unit_name"] == "Unit 01" and by_unit["U01"]["voting"] == "yes"
+    assert by_unit["P"]["voting"] == "no"
+    assert by_unit["U01"]["present_at_adjournment"] == "yes"
+    assert by_unit["U15"]["present_at_adjournment"] == "no"
+    assert by_unit["U15"]["checked_out_at_utc"].endswith("Z")
+    assert by_unit["U01"]["checked_out_at_local"] == ""
+    stay = adjourned.attendances.get(unit=world.units[0])
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    assert by_unit["U01"]["checked_in_at_local"] == stay.checked_in_at.astimezone(paris).isoformat()
+    assert {r["time_zone"] for r in rows} == {"Europe/Paris"}
+    # The council's members read it (a delegate too, as the minutes); another council's
+    # secretary gets a 404, a visitor the sign-in page.
+    assert signed_in(world.bob).get(url).status_code == 200
+    assert signed_in(world.erin).get(url).status_code == 404
+    assert Client().get(url).status_code == 302
+    # Linked from the minutes page.
+    page = signed_in(world.dave).get(f"/meetings/{adjourned.pk}/minutes/").content.decode()
+    assert f'href="{url}"' in page
+
+
+def test_the_minutes_are_a_record(world: World, adjourned: Any) -> None:
+    page = signed_in(world.dave).get(f"/meetings/{adjourned.pk}/minutes/").content.decode()
+    assert "The council adopts the charter." in page  # the motion
+    assert "special resolution" in page
+    local = adjourned.proposals.get().current_vote.deadline.astimezone(
+        zoneinfo.ZoneInfo("Europe/Paris")
+    )
+    assert local.strftime("%Y-%m-%d %H:%M") in page  # the deadline, in the council's zone
+    assert "Present: 15 eligible units" in page and "Absent: 6 eligible units" in page
+    absent = page.split('id="absent-units">')[1].split("</dd>")[0]
+    assert absent == "U16, U17, U18, U19, U20, U21"
+    non_voting = page.split('id="non-voting-units">')[1].split("</dd>")[0]
+    assert non_voting == "P — Partner"
+    assert page.count('<span class="tag">non-voting</span>') == 1
+    assert "Proxy holder" in page and "Signatures" in page and "Secretary" in page
+    assert "Ledger head at the adjournment" in page
+
+
+def test_minutes_frozen_as_version_1_still_render(world: World, adjourned: Any) -> None:
+    """Meetings adjourned before version 2 keep their document: no motion text, no
+    voting flags, no proxy field; the page says what is missing and does not fail."""
+    from council.models import Minutes
+
+    frozen = Minutes.objects.get(meeting=adjourned)
+    document = frozen.document
+    assert document["version"] == 2 and document["votes"][0]["body"]
+    document["version"] = 1
+    for vote in document["votes"]:
+        del vote["body"]
+        for ballot in vote["ballots"]:
+            del ballot["proxy_holder"]
+    for stay in document["attendance"]:
+        del stay["voting"]
+    Minutes.objects.filter(pk=frozen.pk).update(document=document)
+    page = signed_in(world.dave).get(f"/meetings/{adjourned.pk}/minutes/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "minutes version 1" in text and "The council adopts the charter." not in text
+    assert "Absent: 6 eligible units" in text  # derived from the units and attendance
+
+
+def test_the_verifier_downloads_as_the_exact_file_with_its_hash(
+    world: World, decided: Proposal, tmp_path: Path
+) -> None:
+    import hashlib
+
+    dave = signed_in(world.dave)
+    page = dave.get(f"/councils/{world.council.slug}/decisions/").content.decode()
+    shipped = VERIFIER.read_bytes()
+    digest = hashlib.sha256(shipped).hexdigest()
+    assert f'<code class="hash" id="verifier-sha256">{digest}</code>' in page
+    assert 'href="/tools/verify_export.py"' in page
+    assert f'href="/api/v1/decisions/ballots/?council={world.council.pk}"' in page
+    answer = dave.get("/tools/verify_export.py")
+    assert answer.status_code == 200 and answer.content == shipped
+    assert answer["X-Content-SHA256"] == digest
+    assert 'filename="verify_export.py"' in answer["Content-Disposition"]
+    # The downloaded copy verifies a downloaded export, with the standard library only.
+    script = tmp_path / "verify_export.py"
+    script.write_bytes(answer.content)
+    export = export_of(api(world, "dave"), f"council={world.council.pk}", tmp_path, "d.json")
+    run = subprocess.run(  # noqa: S603 — our interpreter, the downloaded script, a temp file
+        [sys.executable, "-S", "-I", str(script), str(export)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "OK" in run.stdout or "verified" in run.stdout.lower(), run.stdout
+    helped = subprocess.run(  # noqa: S603 — as above
+        [sys.executable, "-S", "-I", str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert helped.returncode == 0 and "--expect-head" in helped.stdout
