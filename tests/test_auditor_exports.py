@@ -148,9 +148,10 @@ def test_the_ballots_csv_lists_every_ballot_with_who_and_when(
     assert {r["proxy_holder"] for r in rows} == {""}  # no proxies yet
     ballot = vote.ballots.get(unit=world.units[0])
     assert datetime.datetime.fromisoformat(first["cast_at_utc"]) == ballot.cast_at
-    assert first["cast_at_local"] == ballot.cast_at.astimezone(
-        zoneinfo.ZoneInfo("Europe/Paris")
-    ).isoformat()
+    assert (
+        first["cast_at_local"]
+        == ballot.cast_at.astimezone(zoneinfo.ZoneInfo("Europe/Paris")).isoformat()
+    )
     # Filtered as the register: no decision rejected, no ballot.
     other = "rejected" if vote.outcome == "passed" else "passed"
     assert rows_of(body(api(world, "dave").get(f"{API}/ballots/?outcome={other}"))) == []
@@ -468,3 +469,17 @@ def test_the_verifier_downloads_as_the_exact_file_with_its_hash(
         check=False,
     )
     assert helped.returncode == 0 and "--expect-head" in helped.stdout
+
+
+def test_the_api_serves_the_attendance_csv_also_to_accept_text_csv(
+    world: World, adjourned: Any
+) -> None:
+    url = f"/api/v1/meetings/{adjourned.pk}/attendance/"
+    page = body(signed_in(world.dave).get(f"/meetings/{adjourned.pk}/attendance.csv"))
+    for accept in ("text/csv", "*/*"):
+        answer = api(world, "dave").get(url, HTTP_ACCEPT=accept)
+        assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+        assert body(answer) == page
+    assert api(world, "erin").get(url, HTTP_ACCEPT="text/csv").status_code == 404
+    missing = api(world, "dave").get("/api/v1/meetings/999999/attendance/", HTTP_ACCEPT="text/csv")
+    assert missing.status_code == 404 and missing["Content-Type"].startswith("application/json")

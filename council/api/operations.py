@@ -149,6 +149,12 @@ DESCRIPTIONS: dict[str, str] = {
         "row per decision), unpaginated: the same rows as `GET /api/v1/decisions/"
         "?format=csv`, as an operation of its own for generated clients."
     ),
+    "GET /api/v1/meetings/{id}/attendance/": (
+        "Anyone with a role in the council: the meeting's attendance as CSV (UTF-8 with a "
+        "byte-order mark, one row per check-in): the unit, its short name, whether it "
+        "votes, checked in and out (in the council's time zone and in UTC), and whether "
+        "it was in the room at the adjournment (empty before)."
+    ),
     "GET /api/v1/decisions/ballots/": (
         "Anyone with a role in the council: every ballot of the filtered decisions as CSV "
         "(UTF-8 with a byte-order mark, one row per ballot), unpaginated: the vote, its "

@@ -427,7 +427,8 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
         .select_related("unit", "checked_in_by", "checked_out_by")
         .order_by("unit__short_name", "checked_in_at")
     )
-    eligible = list(meeting.eligible_units.order_by("short_name", "pk"))
+    # The room's rows already say which units are eligible (no query more).
+    eligible = sorted((r.unit for r in room.rows if r.eligible), key=lambda u: (u.short_name, u.pk))
     # The chain's head when the meeting adjourned: printed so that a copy of the minutes
     # can later be held against the ledger (or an export) by anyone.
     adjourned = (
