@@ -483,3 +483,14 @@ def test_the_api_serves_the_attendance_csv_also_to_accept_text_csv(
     assert api(world, "erin").get(url, HTTP_ACCEPT="text/csv").status_code == 404
     missing = api(world, "dave").get("/api/v1/meetings/999999/attendance/", HTTP_ACCEPT="text/csv")
     assert missing.status_code == 404 and missing["Content-Type"].startswith("application/json")
+
+
+def test_the_docs_give_the_verifiers_hash() -> None:
+    import hashlib
+    import re
+
+    docs = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    [said] = re.findall(r"verify_export\.py sha256 ([0-9a-f]{64})", docs)
+    assert said == hashlib.sha256(VERIFIER.read_bytes()).hexdigest(), (
+        "proposals/verify_export.py changed: put its new SHA-256 in docs/security.md"
+    )

@@ -46,7 +46,7 @@ WORDS = {
         "filter": "筛选",
         "signatures": "签名",
         "roll": "点名",
-        "zone": "日期按理事会所在时区（Asia/Shanghai）的日历日计算",
+        "zone": "日期按理事会所在时区（Asia/Shanghai）的日历日计算",  # noqa: RUF001
     },
 }
 
@@ -80,8 +80,8 @@ def month() -> tuple[World, Any]:
     return w, meeting
 
 
-def open_page(browser: Any, live_server: Any, width: int, language: str) -> tuple[Any, list[str]]:
-    context = browser.new_context(
+def open_page(chromium: Any, live_server: Any, width: int, language: str) -> tuple[Any, list[str]]:
+    context = chromium.new_context(
         viewport={"width": width, "height": 900},
         extra_http_headers={"Accept-Language": language},
         accept_downloads=True,
@@ -104,11 +104,13 @@ def no_overflow(page: Any, width: int) -> None:
         wide = page.evaluate(
             "document.documentElement.scrollWidth > document.documentElement.clientWidth"
         )
+        # What sticks out, to say so when it fails.
         culprits = page.evaluate(
-            """[...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth
-                    || e.scrollWidth > e.clientWidth + 1)
-            .filter(e => getComputedStyle(e).overflow !== 'hidden' && e.tagName !== 'MAIN').slice(0, 8).map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"""
+            """[...document.querySelectorAll('main *')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1
+                         && getComputedStyle(e).overflow !== 'hidden')
+            .slice(0, 8)
+            .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"""
         )
         assert not wide, f"{page.url} scrolls sideways at {width} px: {culprits}"
 
