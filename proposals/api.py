@@ -13,12 +13,11 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from council.api.common import ID, FrozenRulesField, ListReadCreateViewSet, referenced, scope
 from council.api.fields import StrictModelSerializer, path_id, query_number
 from council.api.permissions import MANAGE, Rule
-from council.api.renderers import CsvDownloads, CSVRenderer, wants_csv
+from council.api.renderers import CsvDownloads, wants_csv, with_csv
 from council.api.schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
 from council.http.security import BallotRateThrottle
@@ -323,7 +322,7 @@ class DecisionViewSet(CsvDownloads, mixins.ListModelMixin, viewsets.GenericViewS
     serializer_class = DecisionSerializer
     # text/csv is negotiable (council/api/renderers.py): a client sending
     # ``Accept: text/csv`` gets the CSV download, not a 406.
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    renderer_classes = with_csv()
     # The filters answer 400 with what is wrong, per parameter; ?council= is scope()'s.
     filter_backends = [DjangoFilterBackend]
     filterset_class = DecisionFilter

@@ -9,11 +9,13 @@ whatever the client asked for.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 
 class CSVRenderer(BaseRenderer):
@@ -25,11 +27,18 @@ class CSVRenderer(BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         # Only reached by a view that answers a plain Response to a text/csv client;
         # CsvDownloads turns those into JSON before they are rendered.
         return JSONRenderer().render(data, "application/json", renderer_context)
+
+
+def with_csv() -> list[type[BaseRenderer]]:
+    """The API's renderers (its settings') and text/csv: a download view's."""
+    # api_settings imports the setting's dotted paths: classes, typed as their strings.
+    defaults: list[type[BaseRenderer]] = list(api_settings.DEFAULT_RENDERER_CLASSES)  # type: ignore[arg-type]
+    return [*defaults, CSVRenderer]
 
 
 def wants_csv(request: Request) -> bool:
@@ -41,9 +50,7 @@ class CsvDownloads:
     """A view mixin: ``text/csv`` is negotiable; a Response answered to a client that asked
     for it (a refusal) goes out as JSON."""
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(response, Response) and wants_csv(request):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = "application/json"

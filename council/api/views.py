@@ -18,7 +18,6 @@ from rest_framework.decorators import action, api_view, permission_classes, thro
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from council import ledger, queries, services
 from council.http import security
@@ -31,7 +30,7 @@ from proposals import exports
 from .common import ID, ListReadCreateViewSet, RulesField, referenced, scope
 from .fields import StrictBooleanField, StrictModelSerializer, path_id
 from .permissions import MANAGE, Rule
-from .renderers import CsvDownloads, CSVRenderer
+from .renderers import CsvDownloads, with_csv
 
 # --- Authentication and identity ----------------------------------------------------------
 
@@ -189,7 +188,7 @@ class AttendanceOutSerializer(serializers.Serializer):
 class MeetingViewSet(CsvDownloads, ListReadCreateViewSet):
     serializer_class = MeetingSerializer
     # ``Accept: text/csv`` for the attendance download (council/api/renderers.py).
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    renderer_classes = with_csv()
     rules = {
         "create": MANAGE,
         "start": MANAGE,
