@@ -16,7 +16,8 @@ Standard library only (no Django, no Quorum import): an auditor can read all of 
    the counts from the ballots, the quorum and majority lines, the outcome under the
    council's basis and the three readings;
 
-4. re-applies the export's filter to the chain's closes: every closed vote it selects
+4. re-applies the export's filter to the chain's closes (a date is a day in the
+   council's time zone, as the register reads it): every closed vote it selects
    must be in the export; and each ``--expect-head`` (a head kept from the minutes or a
    result email) must be an event of a chain, with that hash;
 
