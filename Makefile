@@ -35,6 +35,8 @@ WITH_DB := export DATABASE_URL="$${DATABASE_URL:-$$($(PY) council/devdb.py)}" &&
 
 ## make run: install, migrate, load the demo council, print the logins, serve :8000.
 run: install
+	@fc-list :lang=zh 2>/dev/null | grep -q . || echo "WARNING: no font with Chinese glyphs:" \
+	  "Chinese PDF minutes will say so. Install one: sudo apt-get install fonts-noto-cjk"
 	$(WITH_DB) && $(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo \
 	  && $(PY) manage.py runserver 127.0.0.1:8000
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,9 +33,21 @@ from proposals import rules
 from proposals.models import BallotChoice
 
 from . import ledger
-from .models import LedgerEvent, LedgerHead, Meeting, MeetingMode, MeetingStatus
+from .models import (
+    LedgerEvent,
+    LedgerHead,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+    ResolutionKind,
+)
 
-VERSION = 1
+# 2: each vote's motion text (``body``), each stay's unit's ``voting`` flag, each
+# ballot's ``proxy_holder`` (None: Quorum has no proxies yet). Documents of version 1
+# (meetings adjourned before) still render: what they lack is said to be missing.
+VERSION = 2
+
+logger = logging.getLogger(__name__)
 
 
 def _time(at: datetime.datetime | None) -> str | None:
@@ -60,6 +75,7 @@ def freeze(meeting_id: int, registry: Apps = live_apps) -> dict[str, Any]:
                 "short_name": a["unit__short_name"],
                 "name": a["unit__name"],
             },
+            "voting": a["unit__voting"],
             "checked_in_at": _time(a["checked_in_at"]),
             "checked_in_by": a["checked_in_by__username"],
             "checked_out_at": _time(a["checked_out_at"]),
@@ -70,6 +86,7 @@ def freeze(meeting_id: int, registry: Apps = live_apps) -> dict[str, Any]:
             "unit_id",
             "unit__short_name",
             "unit__name",
+            "unit__voting",
             "checked_in_at",
             "checked_in_by__username",
             "checked_out_at",
@@ -82,6 +99,7 @@ def freeze(meeting_id: int, registry: Apps = live_apps) -> dict[str, Any]:
             "id",
             "proposal_id",
             "proposal__title",
+            "proposal__body",
             "proposal__proposer_unit__short_name",
             "proposal__proposer_unit__name",
             "number",
@@ -120,6 +138,7 @@ def freeze(meeting_id: int, registry: Apps = live_apps) -> dict[str, Any]:
                 "cast_by": b["cast_by__username"],
                 "cast_at": _time(b["cast_at"]),
                 "recorded_by_secretary": b["recorded_by_secretary"],
+                "proxy_holder": None,
             }
         )
     return {
@@ -144,6 +163,7 @@ def freeze(meeting_id: int, registry: Apps = live_apps) -> dict[str, Any]:
                 "id": v["id"],
                 "proposal": v["proposal_id"],
                 "title": v["proposal__title"],
+                "body": v["proposal__body"],
                 "proposer_unit": (
                     {
                         "short_name": v["proposal__proposer_unit__short_name"],
@@ -221,7 +241,7 @@ def context(document: dict[str, Any], meeting: Meeting) -> dict[str, Any]:
     )
     stays = [
         SimpleNamespace(
-            unit=_unit(a["unit"]),
+            unit=SimpleNamespace(**a["unit"], pk=a["unit"]["id"]),
             checked_in_at=_parse(a["checked_in_at"]),
             checked_in_by=_who(a["checked_in_by"]),
             checked_out_at=_parse(a["checked_out_at"]),
@@ -234,8 +254,17 @@ def context(document: dict[str, Any], meeting: Meeting) -> dict[str, Any]:
             pk=v["id"],
             proposal_id=v["proposal"],
             number=v["number"],
+            kind=v["kind"],
+            get_kind_display=ResolutionKind(v["kind"]).label,
+            deadline=_parse(v["deadline"]),
+            opened_at=_parse(v["opened_at"]),
             closed_at=_parse(v["closed_at"]),
-            proposal=SimpleNamespace(title=v["title"], proposer_unit=_unit(v["proposer_unit"])),
+            proposal=SimpleNamespace(
+                title=v["title"],
+                # None: frozen before the minutes held the motion's text (version 1).
+                body=v.get("body"),
+                proposer_unit=_unit(v["proposer_unit"]),
+            ),
         )
         ballots = [
             SimpleNamespace(
@@ -243,10 +272,12 @@ def context(document: dict[str, Any], meeting: Meeting) -> dict[str, Any]:
                 get_choice_display=BallotChoice(b["choice"]).label,
                 cast_by=_who(b["cast_by"]),
                 recorded_by_secretary=b["recorded_by_secretary"],
+                proxy_holder=b.get("proxy_holder"),
             )
             for b in v["ballots"]
         ]
         closed.append((vote, _result(v), ballots))
+    units = [SimpleNamespace(**u, pk=u["id"]) for u in document["units"]]
     # The head as this copy is made (page or PDF), for a member to keep (--expect-head).
     head = LedgerHead.objects.filter(council_id=meeting.council_id).values("seq", "hash").first()
     return {
@@ -259,10 +290,60 @@ def context(document: dict[str, Any], meeting: Meeting) -> dict[str, Any]:
         "room": SimpleNamespace(
             meeting=frozen_meeting, quorum=SimpleNamespace(total=len(document["units"]))
         ),
-        "stays": stays,
+        **roll_call(units, stays, frozen_meeting.adjourned_at),
         "closed": closed,
         "frozen": True,
+        "version": document.get("version", 1),
     }
+
+
+def roll_call(
+    eligible: list[Any], stays: list[Any], adjourned_at: datetime.datetime | None
+) -> dict[str, Any]:
+    """Who was there: the stays, each marked ``eligible`` (a unit that may vote in this
+    meeting) or not (non-voting: an observer, or a unit that joined after the meeting's
+    snapshot); the eligible units ``present`` (checked in at some point) and ``absent``
+    (never checked in); the non-voting units that attended; and the units still in the
+    room at the adjournment. Live rows and the frozen document alike (``pk``,
+    ``short_name``, ``name``)."""
+    eligible_ids = {u.pk for u in eligible}
+    came: dict[int, Any] = {}
+    for stay in stays:
+        stay.eligible = stay.unit.pk in eligible_ids
+        came.setdefault(stay.unit.pk, stay.unit)
+    stayed = set()
+    if adjourned_at is not None:
+        for s in stays:
+            if s.checked_out_at is None or s.checked_out_at > adjourned_at:
+                stayed.add(s.unit.pk)
+    return {
+        "stays": stays,
+        "present_units": [u for u in eligible if u.pk in came],
+        "absent_units": [u for u in eligible if u.pk not in came],
+        "non_voting_units": sorted(
+            (u for pk, u in came.items() if pk not in eligible_ids), key=lambda u: u.short_name
+        ),
+        "at_adjournment": [u for u in eligible if u.pk in stayed],
+    }
+
+
+def cjk_font_available() -> bool:
+    """Whether fontconfig, which WeasyPrint sets its text with, has a font with Chinese
+    glyphs (Debian: fonts-noto-cjk). Without one, Chinese prints as empty boxes ("tofu")."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    try:
+        found = subprocess.run(  # noqa: S603 — fontconfig's own tool, fixed arguments
+            [fc_list, ":lang=zh", "family"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(found.stdout.strip())
 
 
 def render_pdf(document: dict[str, Any], meeting: Meeting, language: str) -> bytes:
@@ -278,10 +359,22 @@ def render_pdf(document: dict[str, Any], meeting: Meeting, language: str) -> byt
     if found is None:
         raise ImproperlyConfigured("css/quorum.css is not among the static files")
     stylesheet = Path(str(found)).read_text(encoding="utf-8")
+    no_cjk_font = not cjk_font_available()
+    if no_cjk_font:
+        logger.warning(
+            "No font with Chinese glyphs (fontconfig: fc-list :lang=zh finds none): the "
+            "minutes PDF of meeting %s says so; install fonts-noto-cjk",
+            meeting.pk,
+        )
     with translation.override(language):
         html = render_to_string(
             "council/minutes_pdf.html",
-            {**context(document, meeting), "pdf": True, "stylesheet": stylesheet},
+            {
+                **context(document, meeting),
+                "pdf": True,
+                "stylesheet": stylesheet,
+                "no_cjk_font": no_cjk_font,
+            },
         )
     pdf: bytes = HTML(string=html).write_pdf()
     return pdf

@@ -6,6 +6,7 @@ from proposals import views as proposal_views
 
 from .http import health
 from .web import accounts, people, views
+from .web import exports as export_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,6 +32,8 @@ urlpatterns = [
     path("roles/<int:pk>/revoke/", people.role_revoke, name="role-revoke"),
     path("invitations/<str:token>/", people.invitation_link, name="invitation"),
     path("meetings/<int:pk>/", views.meeting_page, name="meeting"),
+    path("meetings/<int:pk>/attendance.csv", export_views.attendance_csv, name="attendance-csv"),
+    path("tools/verify_export.py", export_views.verifier, name="verifier"),
     path("meetings/<int:pk>/start/", views.meeting_start, name="meeting-start"),
     path("meetings/<int:pk>/adjourn/", views.meeting_adjourn, name="meeting-adjourn"),
     path("meetings/<int:pk>/attendance/<int:unit_id>/", views.attendance, name="attendance"),

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from council.api.common import ID, FrozenRulesField, ListReadCreateViewSet, referenced, scope
 from council.api.fields import StrictModelSerializer, path_id, query_number
 from council.api.permissions import MANAGE, Rule
+from council.api.renderers import CsvDownloads, wants_csv, with_csv
 from council.api.schema import COUNCIL_FILTER
 from council.errors import Code, Conflict
 from council.http.security import BallotRateThrottle
@@ -311,13 +312,17 @@ class DecisionSerializer(serializers.ModelSerializer):
         return tally_data(vote)
 
 
-class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class DecisionViewSet(CsvDownloads, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Closed votes with their frozen tally, rule set and close time.
 
-    ``?format=csv`` or ``?format=json`` downloads the whole filtered register, streamed.
+    ``?format=csv`` (or ``Accept: text/csv``) or ``?format=json`` downloads the whole
+    filtered register, streamed; ``ballots/`` every ballot of it, as CSV.
     """
 
     serializer_class = DecisionSerializer
+    # text/csv is negotiable (council/api/renderers.py): a client sending
+    # ``Accept: text/csv`` gets the CSV download, not a 406.
+    renderer_classes = with_csv()
     # The filters answer 400 with what is wrong, per parameter; ?council= is scope()'s.
     filter_backends = [DjangoFilterBackend]
     filterset_class = DecisionFilter
@@ -358,6 +363,8 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         wanted = request.query_params.get("format")
+        if wanted is None and wants_csv(request):
+            wanted = "csv"
         if wanted == "json":
             # The verifiable export carries the whole ledger, every role granted included:
             # the council's secretaries and auditors download it (as they read the roles).
@@ -390,6 +397,21 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="csv")
     def csv(self, request: Request) -> StreamingHttpResponse:
         return self._download("csv")
+
+    @extend_schema(
+        parameters=[COUNCIL_FILTER],
+        filters=True,
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], url_path="ballots")
+    def ballots(self, request: Request) -> StreamingHttpResponse:
+        """Every ballot of the filtered decisions, as CSV."""
+        queryset = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(
+            exports.ballot_rows(queryset), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="ballots.csv"'
+        return response
 
     def _download(self, kind: str) -> StreamingHttpResponse:
         queryset = self.filter_queryset(self.get_queryset())

@@ -14,10 +14,12 @@ without trusting the server.
 from __future__ import annotations
 
 import csv
+import datetime
 import functools
 import io
 import itertools
 import json
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -58,6 +60,46 @@ CSV_COLUMNS = [
     "vote",
     "number",
     "kind",
+    # With names (issue 13): the ids above stay for scripts; these are for people.
+    "council_name",
+    "meeting_title",
+    "proposer_unit_name",
+    "time_zone",
+    "closed_at_local",
+    "closed_at_utc",
+]
+BALLOT_COLUMNS = [
+    "vote",
+    "proposal",
+    "number",
+    "council_name",
+    "meeting_title",
+    "proposal_title",
+    "unit",
+    "unit_short_name",
+    "unit_name",
+    "choice",
+    "cast_by",
+    "time_zone",
+    "cast_at_local",
+    "cast_at_utc",
+    "recorded_by_secretary",
+    # The unit whose proxy cast the ballot: always empty until proxies exist.
+    "proxy_holder",
+]
+ATTENDANCE_COLUMNS = [
+    "meeting",
+    "meeting_title",
+    "unit",
+    "unit_short_name",
+    "unit_name",
+    "voting",
+    "time_zone",
+    "checked_in_at_local",
+    "checked_in_at_utc",
+    "checked_out_at_local",
+    "checked_out_at_utc",
+    "present_at_adjournment",
 ]
 
 
@@ -66,6 +108,40 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_and_utc(moment: datetime.datetime | None, zone: str) -> tuple[str, str]:
+    """A moment as two ISO 8601 cells: in the council's zone (with its offset), in UTC."""
+    if moment is None:
+        return "", ""
+    at = moment.astimezone(datetime.UTC)
+    return at.astimezone(_zone(zone)).isoformat(), at.isoformat().replace("+00:00", "Z")
+
+
+class _Chunks:
+    """A CSV writer that hands out its text in chunks of about 64 KB, not a write a row;
+    every text cell neutralised (:func:`spreadsheet_safe`)."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def row(self, cells: Iterable[Any]) -> str | None:
+        self.writer.writerow([spreadsheet_safe(c) for c in cells])
+        if self.buffer.tell() > 64 * 1024:
+            return self.rest()
+        return None
+
+    def rest(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
 
 
 def _decisions(queryset: QuerySet[Vote]) -> Iterator[Vote]:
@@ -89,32 +165,112 @@ def csv_rows(
     queryset: QuerySet[Vote], on_decision: Callable[[], None] | None = None
 ) -> Iterator[str]:
     """UTF-8 CSV with a BOM (Excel then reads Chinese names right), one row a decision."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    out = _Chunks()
     yield "\ufeff"
-    writer.writerow(CSV_COLUMNS)
-    for pk, council_id, meeting_id, title, proposer, outcome, closed_at, *rest in _register(
-        queryset
-    ):
-        writer.writerow(
+    out.row(CSV_COLUMNS)
+    for row in _register(queryset):
+        pk, council_id, meeting_id, title, proposer, outcome, closed_at, *rest = row[:20]
+        council_name, zone, meeting_title, unit_name = row[20:]
+        local, utc = local_and_utc(closed_at, zone)
+        chunk = out.row(
             (
                 pk,
                 council_id,
                 meeting_id,
-                spreadsheet_safe(title),  # the only free text; the rest are numbers and codes
+                title,
                 proposer or "",
                 outcome,
                 closed_at.isoformat(),
                 *rest,
+                council_name,
+                meeting_title,
+                unit_name or "",
+                zone,
+                local,
+                utc,
             )
         )
         if on_decision:
             on_decision()
-        if buffer.tell() > 64 * 1024:  # chunks of about 64 KB, not a write per row
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+        if chunk:
+            yield chunk
+    yield out.rest()
+
+
+def ballot_rows(queryset: QuerySet[Vote]) -> Iterator[str]:
+    """Every ballot of the decisions as CSV (UTF-8 with a BOM), in the decisions' close
+    order, then by unit: who cast it, when (local and UTC), for which unit."""
+    out = _Chunks()
+    yield "\ufeff"
+    out.row(BALLOT_COLUMNS)
+    rows = (
+        Ballot.objects.filter(vote__in=queryset.order_by().values("pk"))
+        .order_by("vote__closed_at", "vote_id", "unit__short_name", "unit_id")
+        .values_list(
+            "vote_id",
+            "vote__proposal_id",
+            "vote__number",
+            "vote__proposal__council__name",
+            "vote__proposal__council__time_zone",
+            "vote__proposal__meeting__title",
+            "vote__proposal__title",
+            "unit_id",
+            "unit__short_name",
+            "unit__name",
+            "choice",
+            "cast_by__username",
+            "cast_at",
+            "recorded_by_secretary",
+        )
+    )
+    for row in rows.iterator(chunk_size=5000):
+        vote, proposal, number, council, zone, meeting, title, unit, short, name = row[:10]
+        choice, by, at, by_secretary = row[10:]
+        local, utc = local_and_utc(at, zone)
+        chunk = out.row(
+            (
+                *(vote, proposal, number, council, meeting, title, unit, short, name, choice, by),
+                *(zone, local, utc, "yes" if by_secretary else "no", ""),
+            )
+        )
+        if chunk:
+            yield chunk
+    yield out.rest()
+
+
+def attendance_rows(meeting: Any) -> Iterator[str]:
+    """A meeting's attendance as CSV (UTF-8 with a BOM): one row a stay (a check-in and
+    its check-out, if any), in check-in order; ``present_at_adjournment`` says whether the
+    unit was in the room when the meeting adjourned (empty while it has not)."""
+    out = _Chunks()
+    yield "\ufeff"
+    out.row(ATTENDANCE_COLUMNS)
+    zone = meeting.council.time_zone
+    ended = meeting.adjourned_at
+    stays = meeting.attendances.select_related("unit").order_by("checked_in_at", "id")
+    for stay in stays:
+        unit = stay.unit
+        if ended is None:
+            present = ""
+        else:
+            out_at = stay.checked_out_at
+            stayed = stay.checked_in_at <= ended and (out_at is None or out_at > ended)
+            present = "yes" if stayed else "no"
+        out.row(
+            (
+                meeting.pk,
+                meeting.title,
+                unit.pk,
+                unit.short_name,
+                unit.name,
+                "yes" if unit.voting else "no",
+                zone,
+                *local_and_utc(stay.checked_in_at, zone),
+                *local_and_utc(stay.checked_out_at, zone),
+                present,
+            )
+        )
+    yield out.rest()
 
 
 # The register's rows: the counts are read out of each frozen result by one
@@ -124,9 +280,13 @@ def csv_rows(
 _REGISTER_SQL = """
 SELECT p.id, p.council_id, p.meeting_id, p.title, p.proposer_unit_id, v.outcome, v.closed_at,
        r.eligible, r.present, r.yes, r.no, r.abstain, r.not_voted, r.majority->>'basis',
-       readings.members, readings.present, readings.cast, v.id, v.number, v.kind
+       readings.members, readings.present, readings.cast, v.id, v.number, v.kind,
+       c.name, c.time_zone, m.title, u.name
 FROM proposals_vote v
-JOIN proposals_proposal p ON p.id = v.proposal_id,
+JOIN proposals_proposal p ON p.id = v.proposal_id
+JOIN council_council c ON c.id = p.council_id
+JOIN council_meeting m ON m.id = p.meeting_id
+LEFT JOIN members_memberunit u ON u.id = p.proposer_unit_id,
      jsonb_to_record(v.result) AS r(eligible int, present int, yes int, no int, abstain int,
                                     not_voted int, majority jsonb, readings jsonb),
      jsonb_to_record(r.readings) AS readings(members text, present text, "cast" text)

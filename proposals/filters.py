@@ -17,6 +17,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import DateTimeField, F, Func, Value
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -26,13 +27,15 @@ from council.api.fields import query_number
 from .models import Proposal, Vote
 
 
-def parse_moment(text: str) -> datetime.datetime | None:
-    """An ISO 8601 date and time, or a date (its midnight, UTC); None if neither."""
+def parse_moment(text: str) -> datetime.datetime | datetime.date | None:
+    """An ISO 8601 date and time (aware, in UTC), or a date — a day, whose midnight is
+    the council's own (:class:`LocalMidnight`); None if neither."""
     try:
+        # A date first: Python's datetime.fromisoformat() reads a date alone as midnight.
+        day = parse_date(text)
+        if day is not None:
+            return day
         moment = parse_datetime(text)
-        if moment is None:
-            day = parse_date(text)
-            moment = datetime.datetime.combine(day, datetime.time()) if day else None
     except ValueError:
         return None
     if moment is None:
@@ -72,6 +75,19 @@ class ParsedField(forms.Field):
         return parsed
 
 
+class LocalMidnight(Func):
+    """The first moment of ``day`` in the time zone named by the field ``zone`` (the
+    council's): PostgreSQL's ``timezone(zone, timestamp)`` reads a wall-clock time there,
+    daylight saving time included, row by row — so a filter across councils applies each
+    council's own zone."""
+
+    template = "timezone(%(expressions)s::timestamp)"
+    output_field = DateTimeField()
+
+    def __init__(self, zone: str, day: datetime.date) -> None:
+        super().__init__(F(zone), Value(day.isoformat()))
+
+
 class ParsedFilter(django_filters.Filter):
     """A filter on a :class:`ParsedField`; ``schema`` is its parameter in the OpenAPI
     schema (drf-spectacular reads it from here)."""
@@ -84,6 +100,16 @@ class ParsedFilter(django_filters.Filter):
         extend_schema_field(schema)(self)  # type: ignore[type-var]
 
 
+class CloseFilter(ParsedFilter):
+    """A bound on the close time: a date and time as such; a date is a day of the
+    decision's council, starting at its midnight in the council's time zone."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            value = LocalMidnight("proposal__council__time_zone", value)
+        return super().filter(qs, value)
+
+
 # What parse_moment() accepts, for the schema.
 MOMENT = {
     "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]
@@ -94,8 +120,9 @@ MOMENT_INVALID = _("Use an ISO 8601 date, or date and time.")
 class DecisionFilter(django_filters.FilterSet):
     """Closed votes (decisions) by outcome, proposer unit and close time.
 
-    ``closed_after`` includes its moment, ``closed_before`` excludes it; a date is its
-    midnight UTC, a date and time without an offset is UTC.
+    ``closed_after`` includes its moment, ``closed_before`` excludes it; a date is a day
+    in the council's time zone (its midnight there: the days the register shows), a date
+    and time without an offset is UTC.
     """
 
     outcome = ParsedFilter(
@@ -111,7 +138,7 @@ class DecisionFilter(django_filters.FilterSet):
         invalid=_("A unit id is a number."),
         schema={"type": "integer", "minimum": 1},
     )
-    closed_after = ParsedFilter(
+    closed_after = CloseFilter(
         field_name="closed_at",
         lookup_expr="gte",
         label=_("Closed on or after"),
@@ -119,7 +146,7 @@ class DecisionFilter(django_filters.FilterSet):
         invalid=MOMENT_INVALID,
         schema=MOMENT,
     )
-    closed_before = ParsedFilter(
+    closed_before = CloseFilter(
         field_name="closed_at",
         lookup_expr="lt",
         label=_("Closed before"),

@@ -16,7 +16,8 @@ Standard library only (no Django, no Quorum import): an auditor can read all of 
    the counts from the ballots, the quorum and majority lines, the outcome under the
    council's basis and the three readings;
 
-4. re-applies the export's filter to the chain's closes: every closed vote it selects
+4. re-applies the export's filter to the chain's closes (a date is a day in the
+   council's time zone, as the register reads it): every closed vote it selects
    must be in the export; and each ``--expect-head`` (a head kept from the minutes or a
    result email) must be an event of a chain, with that hash;
 
@@ -30,6 +31,7 @@ import datetime
 import hashlib
 import json
 import sys
+import zoneinfo
 from typing import Any
 
 GENESIS = "0" * 64
@@ -125,6 +127,9 @@ class Audit:
             )
         }
         said["council"], said["council_rules"] = cid, None
+        # The council's time zone, as its chain last recorded it (else as the export says):
+        # a filter's date is a day there.
+        said["time_zone"] = council.get("time_zone")
         expected, prev = 1, GENESIS
         for event in council["events"]:
             self.events += 1
@@ -182,6 +187,7 @@ class Audit:
             vote = (data["proposal"], data["number"])
         if action in ("council.created", "council.updated"):
             said["council_rules"] = data.get("rules", said["council_rules"])
+            said["time_zone"] = data.get("time_zone", said.get("time_zone"))
         elif action == "meeting.started":
             said["meeting_eligible"][pk] = sorted(data["eligible_units"])
         elif action == "attendance.checked_in":
@@ -400,13 +406,23 @@ def verify(export: dict[str, Any]) -> Audit:
     return audit
 
 
-def moment(text: Any) -> str | None:
+def moment(text: Any, zone: str | None = "UTC") -> str | None:
     """A filter's date, or date and time, as the ledger writes times (UTC, microseconds):
-    a date is its midnight UTC, a time without an offset is UTC — as the register reads
-    them. None if it is neither."""
+    a date is its midnight in the council's time zone ``zone``, a time without an offset
+    is UTC — as the register reads them. None if it is neither, or if the zone is not
+    known here (Python finds time zones in the system's tzdata)."""
+    text = str(text)
     try:
-        at = datetime.datetime.fromisoformat(str(text))
+        day = datetime.date.fromisoformat(text)
     except ValueError:
+        day = None
+    try:
+        if day is not None:  # a date alone: a day of the council, from its midnight
+            where = datetime.UTC if zone in (None, "UTC") else zoneinfo.ZoneInfo(str(zone))
+            at = datetime.datetime.combine(day, datetime.time(), where)
+        else:
+            at = datetime.datetime.fromisoformat(text)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=datetime.UTC)
@@ -438,22 +454,35 @@ def selector(selection: dict[str, Any], audit: Audit) -> dict[str, Any] | None:
     if councils is not None:
         wanted = {_number(c) for c in (councils if isinstance(councils, list) else [councils])}
     after, before = selection.get("closed_after"), selection.get("closed_before")
-    since = moment(after) if after is not None else ""
-    until = moment(before) if before is not None else None
     unit = selection.get("proposer_unit")
     proposer = _number(unit) if unit is not None else None
     if (
         None in (wanted or set())
-        or since is None
-        or (before is not None and until is None)
+        or (after is not None and moment(after) is None)
+        or (before is not None and moment(before) is None)
         or (unit is not None and proposer is None)
     ):
         audit.problem(f"the export's filter {selection} cannot be read")
         return None
     outcome = selection.get("outcome")
+    unknown_zones: set[str] = set()
+
+    def bounds(zone: str | None) -> tuple[str, str | None]:
+        since = moment(after, zone) if after is not None else ""
+        until = moment(before, zone) if before is not None else None
+        if since is None or (before is not None and until is None):
+            if zone not in unknown_zones:
+                unknown_zones.add(str(zone))
+                audit.problem(
+                    f"the time zone {zone!r} is not known to this Python (no tzdata): the "
+                    "filter's days cannot be re-applied"
+                )
+            return "~", ""  # selects nothing: the problem above says why
+        return since, until
 
     def match(said: dict[str, Any], vote: tuple[int, int]) -> bool:
         closed_at = said["closed"][vote]
+        since, until = bounds(said.get("time_zone"))
         return (
             (outcome is None or said["results"][vote].get("outcome") == outcome)
             and (

@@ -380,6 +380,7 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     from urllib.parse import urlencode
 
     from council.models import Council
+    from council.web.exports import verifier_sha256
 
     council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
     # The form's "any" is an empty value: not a filter (to the API, a malformed one).
@@ -407,5 +408,9 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
             "params": request.GET,
             "csv_url": download + "&format=csv",
             "json_url": download + "&format=json",
+            "ballots_url": reverse("api:decision-ballots")
+            + "?"
+            + urlencode({"council": council.pk, **chosen}),
+            "verifier_sha256": verifier_sha256(),
         },
     )

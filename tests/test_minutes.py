@@ -100,7 +100,7 @@ def test_a_unit_renamed_after_adjournment_keeps_its_old_name_in_the_minutes(
     )
     council_services.update_council(actor=world.root, council=world.council, name="New Name")
     page = signed_in(world.dave).get(reverse("minutes", args=[meeting.pk])).content.decode()
-    assert "U01 — Unit 01" in page and "<td>U01</td>" in page
+    assert "U01 — Unit 01" in page and '<td data-label="Unit">U01</td>' in page
     assert "Renamed" not in page and "NEW" not in page
     assert "Test Council" in page  # the council's name at the adjournment
 

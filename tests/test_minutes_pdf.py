@@ -17,9 +17,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from council import minutes
+from council import ledger, minutes
 from council import services as council_services
-from council.models import MinutesPdf
+from council.models import LedgerEvent, MinutesPdf
 from members import services as member_services
 from proposals import services as proposal_services
 from proposals import tasks
@@ -206,3 +206,91 @@ def test_in_eager_mode_the_first_request_gets_the_pdf(settings: Any) -> None:
     response = signed_in(w.dave).get(reverse("minutes-pdf", args=[meeting.pk]))
     assert response.status_code == 200 and response.content.startswith(b"%PDF-")
     assert response.content == bytes(MinutesPdf.objects.get(language="en").pdf)
+
+
+def _recorded_meeting(world: World) -> Any:
+    """A meeting with a motion text, a deadline, a special resolution, an absent unit, a
+    non-voting unit present, adjourned."""
+    import datetime
+
+    from django.utils import timezone
+
+    meeting = new_meeting(world)
+    check_in_units(world, meeting, [*world.units[:15], world.partner])
+    proposal = proposal_services.create_proposal(
+        actor=world.alice,
+        meeting=meeting,
+        title="Charter 章程",
+        body="The council adopts the charter.\n理事会通过章程。",
+        proposer_unit=world.chair,
+        kind="special",
+    )
+    deadline = timezone.now() + datetime.timedelta(hours=2)
+    proposal_services.open_vote(actor=world.alice, proposal=proposal, deadline=deadline)
+    for unit in world.units[:15]:
+        proposal_services.cast_ballot(actor=world.alice, proposal=proposal, unit=unit, choice="yes")
+    proposal_services.close_vote(actor=world.alice, proposal=proposal)
+    council_services.adjourn_meeting(actor=world.alice, meeting=meeting)
+    return meeting, deadline
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "en",
+            [
+                "Page 1 of ",
+                "Signatures",
+                "Chair",
+                "Secretary",
+                "Ledger head at the adjournment: event",
+                "The council adopts the charter.",
+                "Majority needed special resolution",
+                "Absent: 6 eligible units",
+                "non-voting",
+                "Proxy holder",
+            ],
+        ),
+        (
+            "zh-hans",
+            ["第 1 页", "签名", "主席", "秘书", "休会时的决策账本链头", "理事会通过章程。"],
+        ),
+    ],
+)
+def test_the_pdf_is_a_record_with_page_numbers_signatures_and_the_head(
+    world: World, language: str, words: list[str]
+) -> None:
+    meeting, deadline = _recorded_meeting(world)
+    assert council_services.render_minutes_pdf(meeting.pk, language) is True
+    pdf = bytes(MinutesPdf.objects.get(minutes_id=meeting.pk, language=language).pdf)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    pages = len(reader.pages)
+    text = _text(pdf)
+    flat = re.sub(r"\s+", " ", text)
+    for word in words:
+        assert word in flat, (word, flat[:3000])
+    # Every page carries its number, of the whole.
+    for number, page in enumerate(reader.pages, start=1):
+        said = re.sub(r"\s+", " ", page.extract_text())
+        assert (f"Page {number} of {pages}" if language == "en" else f"第 {number} 页") in said
+    head = LedgerEvent.objects.get(action="meeting.adjourned", object=ledger.ref(meeting))
+    assert head.hash[:16] in flat.replace(" ", "")
+    # The vote's deadline, in the council's time zone.
+    assert deadline.astimezone(meeting.council.zone).strftime("%Y-%m-%d %H:%M") in flat
+    assert "font for Chinese" not in flat  # this machine has one (test_fonts_are_there)
+
+
+def test_without_a_cjk_font_the_pdf_says_so_and_the_log_warns(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    meeting, _deadline = _recorded_meeting(world)
+    # fontconfig finding no font with Chinese glyphs, as on a fresh machine without
+    # fonts-noto-cjk (the probe is stubbed; the render is real).
+    monkeypatch.setattr(minutes, "cjk_font_available", lambda: False)
+    with caplog.at_level("WARNING", logger="council.minutes"):
+        council_services.render_minutes_pdf(meeting.pk, "en")
+    pdf = MinutesPdf.objects.get(minutes_id=meeting.pk, language="en").pdf
+    flat = re.sub(r"\s+", " ", _text(bytes(pdf)))
+    assert "without a font for Chinese characters" in flat and "fonts-noto-cjk" in flat
+    assert any("fonts-noto-cjk" in r.getMessage() for r in caplog.records)

@@ -137,7 +137,8 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /api/v1/decisions/": (
         "Anyone with a role in the council: closed votes (a proposal voted twice appears "
         "twice) with their frozen tally, rule set and close time, oldest first, filtered "
-        "by outcome, proposer unit and close time. `format=csv` downloads the whole "
+        "by outcome, proposer unit and close time (a date is a day in each council's own "
+        "time zone). `format=csv` (or `Accept: text/csv`) downloads the whole "
         "filtered register as CSV (also "
         "`GET /api/v1/decisions/csv/`); `format=json` the verifiable export with the "
         "ledger chains, for the council's secretaries and auditors only (403 otherwise). "
@@ -147,6 +148,19 @@ DESCRIPTIONS: dict[str, str] = {
         "The whole filtered decision register as CSV (UTF-8 with a byte-order mark, one "
         "row per decision), unpaginated: the same rows as `GET /api/v1/decisions/"
         "?format=csv`, as an operation of its own for generated clients."
+    ),
+    "GET /api/v1/meetings/{id}/attendance/": (
+        "Anyone with a role in the council: the meeting's attendance as CSV (UTF-8 with a "
+        "byte-order mark, one row per check-in): the unit, its short name, whether it "
+        "votes, checked in and out (in the council's time zone and in UTC), and whether "
+        "it was in the room at the adjournment (empty before)."
+    ),
+    "GET /api/v1/decisions/ballots/": (
+        "Anyone with a role in the council: every ballot of the filtered decisions as CSV "
+        "(UTF-8 with a byte-order mark, one row per ballot), unpaginated: the vote, its "
+        "proposal, the unit, the choice, who cast it and when (in the council's time zone "
+        "and in UTC), whether the secretary recorded it, and the proxy holder (empty: "
+        "Quorum has no proxies yet). Filtered as the register."
     ),
     "GET /api/v1/audit/events/": (
         "The council's secretaries and auditors: the append-only event log, chain order "

@@ -186,6 +186,11 @@ class AutoSchema(openapi.AutoSchema):
             return ""
         return description
 
+    def map_renderers(self, attribute: str) -> list[Any]:
+        # text/csv is negotiable for the downloads (council/api/renderers.py), whose
+        # operations state their CSV answers themselves; the other answers are JSON.
+        return [r for r in super().map_renderers(attribute) if r not in ("text/csv", "csv")]
+
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
         if getattr(self.view, "action", None) == "list":

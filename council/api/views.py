@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -24,10 +25,12 @@ from council.models import Council, LedgerEvent, Meeting
 from members import permissions
 from members import services as member_services
 from members.models import MemberUnit, Role
+from proposals import exports
 
 from .common import ID, ListReadCreateViewSet, RulesField, referenced, scope
 from .fields import StrictBooleanField, StrictModelSerializer, path_id
 from .permissions import MANAGE, Rule
+from .renderers import CsvDownloads, with_csv
 
 # --- Authentication and identity ----------------------------------------------------------
 
@@ -182,8 +185,10 @@ class AttendanceOutSerializer(serializers.Serializer):
     quorum = QuorumSerializer()
 
 
-class MeetingViewSet(ListReadCreateViewSet):
+class MeetingViewSet(CsvDownloads, ListReadCreateViewSet):
     serializer_class = MeetingSerializer
+    # ``Accept: text/csv`` for the attendance download (council/api/renderers.py).
+    renderer_classes = with_csv()
     rules = {
         "create": MANAGE,
         "start": MANAGE,
@@ -237,6 +242,17 @@ class MeetingViewSet(ListReadCreateViewSet):
     @action(detail=True, methods=["get"])
     def quorum(self, request: Request, pk: str) -> Response:
         return Response(quorum_data(self.get_object()))
+
+    @extend_schema(request=None, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="attendance")
+    def attendance_csv(self, request: Request, pk: str) -> StreamingHttpResponse:
+        """The meeting's attendance as CSV (as the page's download)."""
+        meeting = self.get_object()
+        response = StreamingHttpResponse(
+            exports.attendance_rows(meeting), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="attendance-{meeting.pk}.csv"'
+        return response
 
     @extend_schema(request=AttendanceInSerializer, responses=AttendanceOutSerializer)
     @action(

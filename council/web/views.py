@@ -434,11 +434,13 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
         .order_by("unit__short_name")
     ):
         ballots[ballot.vote_id].append(ballot)
-    stays = (
+    stays = list(
         Attendance.objects.filter(meeting=meeting)
         .select_related("unit", "checked_in_by", "checked_out_by")
         .order_by("unit__short_name", "checked_in_at")
     )
+    # The room's rows already say which units are eligible (no query more).
+    eligible = sorted((r.unit for r in room.rows if r.eligible), key=lambda u: (u.short_name, u.pk))
     # The chain's head when the meeting adjourned: printed so that a copy of the minutes
     # can later be held against the ledger (or an export) by anyone.
     adjourned = (
@@ -452,7 +454,7 @@ def _minutes_context(meeting: Meeting, access: permissions.Access) -> dict[str, 
         "adjourned_head": adjourned,
         "ledger_head": f"{head['seq']}:{head['hash']}" if head else None,
         "room": room,
-        "stays": stays,
+        **minutes_module.roll_call(eligible, stays, meeting.adjourned_at),
         "closed": [(v, tally.result_of(v), ballots[v.pk]) for v in closed],
     }
 

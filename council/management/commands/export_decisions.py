@@ -26,8 +26,9 @@ class Command(BaseCommand):
         # Read as text, as the API reads its query: the register's filters judge them.
         parser.add_argument("--outcome", help=", ".join(Proposal.Outcome.values))
         parser.add_argument("--proposer-unit", help="a unit id")
-        parser.add_argument("--closed-after", help="ISO 8601 date, or date and time (UTC)")
-        parser.add_argument("--closed-before", help="ISO 8601 date, or date and time (UTC)")
+        days = "ISO 8601 date (a day in each council's time zone), or date and time (UTC if bare)"
+        parser.add_argument("--closed-after", help=days)
+        parser.add_argument("--closed-before", help=days)
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
