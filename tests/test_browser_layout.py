@@ -131,6 +131,8 @@ NOT_PAGES = {
     "attendance",
     "meeting-live",
     "minutes-pdf",
+    "attendance-csv",
+    "verifier",
     "proposal-create",
     "proposal-move",
     "proposal-open",
