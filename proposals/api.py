@@ -181,8 +181,9 @@ class ProposalViewSet(ListReadCreateViewSet):
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)
-        for proposal in page or []:
-            services.close_if_due(proposal)  # no query unless a deadline has passed
+        if self.action == "list":
+            for proposal in page or []:
+                services.close_if_due(proposal)  # no query unless a deadline has passed
         return page
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
