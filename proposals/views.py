@@ -216,8 +216,10 @@ def proposal_close(request: HttpRequest, pk: int) -> HttpResponse:
         # the units that have not voted and the quorum line, before the irreversible step.
         room = meeting_room(proposal.meeting, access)
         if room.current is None or room.current.pk != proposal.pk:
-            messages.error(request, _("The vote is closed."))
-            return redirect(_room(proposal, f"result-{proposal.pk}"))
+            # Nothing to close (not opened yet, or closed — perhaps by this very read at
+            # its deadline): say so, offer no button.
+            proposal.refresh_from_db()
+            return render(request, "proposals/confirm_close.html", {"proposal": proposal})
         return render(request, "proposals/confirm_close.html", {"proposal": proposal, "room": room})
     return act(
         request,
