@@ -358,6 +358,11 @@ class DecisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         queryset = Vote.objects.closed().select_related("proposal").order_by("closed_at", "id")
         return scope(queryset, self.request, "proposal__council")
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The read-time close: a vote past its deadline is a decision of the register.
+        services.close_due(scope(Vote.objects.all(), request, "proposal__council"))
+
     @extend_schema(
         parameters=[
             OpenApiParameter(

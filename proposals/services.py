@@ -604,3 +604,17 @@ def close_if_due(proposal: Proposal) -> bool:
     # Read again as it is now: drops the cached current vote and prefetched votes.
     proposal.refresh_from_db()
     return True
+
+
+def close_due(votes: Any) -> int:
+    """The read-time close of a list of decisions: close every vote of ``votes`` (a
+    queryset of the reader's scope) that is open past its deadline, as the system. One
+    indexed query when none is; race-free as :func:`close_if_due`. Returns how many
+    this call closed."""
+    closed = 0
+    due = votes.filter(closed_at__isnull=True, deadline__lte=timezone.now())
+    for vote in due.select_related("proposal"):
+        with contextlib.suppress(Conflict):  # closed meanwhile by someone else
+            close_vote(actor=None, proposal=vote.proposal, expected_vote=vote.pk)
+            closed += 1
+    return closed

@@ -297,6 +297,8 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     from council.models import Council
 
     council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
+    # The read-time close: a vote past its deadline is a decision of the register.
+    services.close_due(Vote.objects.filter(proposal__council=council))
     # The form's "any" is an empty value: not a filter (to the API, a malformed one).
     chosen = {k: v for k, v in request.GET.items() if k in DecisionFilter.base_filters and v}
     register_filter = DecisionFilter(

@@ -211,7 +211,7 @@ def assert_closed_by_the_system(proposal: Proposal) -> Vote:
     return vote
 
 
-@pytest.mark.parametrize("where", ["meeting", "vote", "projector", "minutes", "home"])
+@pytest.mark.parametrize("where", ["meeting", "vote", "projector", "minutes", "home", "register"])
 def test_a_page_read_closes_a_vote_past_its_deadline(
     due: tuple[World, Meeting, Proposal], where: str
 ) -> None:
@@ -222,12 +222,13 @@ def test_a_page_read_closes_a_vote_past_its_deadline(
         "projector": reverse("projector", args=[meeting.pk]),
         "minutes": reverse("minutes", args=[meeting.pk]),
         "home": reverse("home"),
+        "register": reverse("register", args=[w.council.slug]),
     }[where]
     text = page(client_for(w.dave), url)  # the auditor, who can close nothing
     assert_closed_by_the_system(proposal)
     assert "Vote open" not in text and "Live count" not in text
-    if where == "meeting":
-        assert f'id="result-{proposal.pk}"' in text and "passed" in text
+    if where in ("meeting", "register"):
+        assert proposal.title in text and "passed" in text
     # A second read closes nothing more.
     page(client_for(w.dave), url)
     assert len(events("vote.closed")) == 1
@@ -244,21 +245,26 @@ def test_the_ballot_page_closes_it_and_offers_no_buttons(
     assert 'id="result-h"' in text
 
 
-@pytest.mark.parametrize("endpoint", ["tally/", "", "ballots/", "list"])
+@pytest.mark.parametrize("endpoint", ["tally/", "", "ballots/", "list", "decisions", "csv"])
 def test_an_api_read_closes_a_vote_past_its_deadline(
     due: tuple[World, Meeting, Proposal], endpoint: str
 ) -> None:
     w, _meeting, proposal = due
     api = Client(HTTP_AUTHORIZATION=f"Token {member_services.issue_token(user=w.dave)[1]}")
-    url = (
-        f"/api/v1/proposals/?council={w.council.pk}"
-        if endpoint == "list"
-        else f"/api/v1/proposals/{proposal.pk}/{endpoint}"
-    )
+    url = {
+        "list": f"/api/v1/proposals/?council={w.council.pk}",
+        "decisions": f"/api/v1/decisions/?council={w.council.pk}",
+        "csv": f"/api/v1/decisions/?council={w.council.pk}&format=csv",
+    }.get(endpoint, f"/api/v1/proposals/{proposal.pk}/{endpoint}")
     answer = api.get(url)
     assert answer.status_code == 200, answer.content
     assert_closed_by_the_system(proposal)
+    if endpoint == "csv":
+        assert proposal.title in b"".join(answer.streaming_content).decode()
+        return
     body = answer.json()
+    if endpoint == "decisions":
+        assert [d["outcome"] for d in body["results"]] == ["passed"]
     if endpoint == "tally/":
         assert body["outcome"] == "passed"
     if endpoint in ("", "list"):
