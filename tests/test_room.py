@@ -5,6 +5,7 @@ live attendance table and the projector, all in the council's time zone."""
 from __future__ import annotations
 
 import datetime
+import time
 import zoneinfo
 from typing import Any
 
@@ -18,6 +19,7 @@ from council import services as council_services
 from council.errors import Code, Conflict
 from council.models import Attendance, LedgerEvent, Meeting
 from members import services as member_services
+from proposals import audit
 from proposals import services as proposal_services
 from proposals.models import Ballot, Proposal, Vote
 
@@ -52,18 +54,14 @@ def events(action: str) -> list[LedgerEvent]:
     return list(LedgerEvent.objects.filter(action=action).order_by("seq"))
 
 
-def past_deadline(proposal: Proposal, seconds: int = 5) -> None:
-    """Move time: the open vote's deadline is now in the past (the row, as the test's
-    clock cannot move the database's)."""
-    past = timezone.now() - datetime.timedelta(seconds=seconds)
-    earlier = past - datetime.timedelta(minutes=10)
-    # The room filled and voted before the deadline (the close counts who was there then).
-    Attendance.objects.filter(meeting_id=proposal.meeting_id).update(checked_in_at=earlier)
-    Ballot.objects.filter(vote__proposal=proposal).update(cast_at=earlier)
-    Vote.objects.filter(proposal=proposal, closed_at__isnull=True).update(
-        deadline=past, opened_at=earlier - datetime.timedelta(minutes=1)
-    )
-    Proposal.objects.filter(pk=proposal.pk).update(deadline=past)
+# A deadline a few seconds ahead: long enough for the test to fill the room and vote
+# before it, short enough to wait for. Real time, so that the ledger, the stored rows and
+# the auditor's recount all tell one story.
+SHORT = datetime.timedelta(seconds=3)
+
+
+def wait_past(deadline: datetime.datetime) -> None:
+    time.sleep(max(0.0, (deadline - timezone.now()).total_seconds()) + 0.05)
 
 
 # --- Deadlines set from the page ------------------------------------------------------------
@@ -187,17 +185,18 @@ def test_the_deadline_shows_in_the_councils_time_on_every_page() -> None:
 
 @pytest.fixture
 def due(db: None) -> tuple[World, Meeting, Proposal]:
-    """A vote with ballots whose deadline has just passed, with no worker running."""
+    """A vote with ballots whose deadline has just passed, with no worker running
+    (tests run Celery eagerly, and beat is not running)."""
     w = build_world()
     meeting = new_meeting(w)
     check_in_units(w, meeting, w.units[:15])
     proposal = draft(w, meeting)
-    proposal = proposal_services.open_vote(
-        actor=w.alice, proposal=proposal, deadline=timezone.now() + datetime.timedelta(hours=1)
-    )
+    deadline = timezone.now() + SHORT
+    proposal = proposal_services.open_vote(actor=w.alice, proposal=proposal, deadline=deadline)
     for unit in w.units[:12]:
         proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=unit, choice="yes")
-    past_deadline(proposal)
+    wait_past(deadline)
+    assert Vote.objects.get(proposal=proposal).closed_at is None  # nothing closed it yet
     return w, meeting, proposal
 
 
@@ -208,6 +207,8 @@ def assert_closed_by_the_system(proposal: Proposal) -> Vote:
     closes = events("vote.closed")
     assert len(closes) == 1 and closes[0].actor == "system"
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.CLOSED
+    report = audit.verify([vote.proposal.council_id])
+    assert report["ok"], report["problems"]
     return vote
 
 
@@ -320,14 +321,13 @@ def test_two_readers_and_a_secretary_at_once_close_it_once() -> None:
     w = build_world()
     meeting = new_meeting(w)
     check_in_units(w, meeting, w.units[:15])
+    deadline = timezone.now() + SHORT
     proposal = proposal_services.open_vote(
-        actor=w.alice,
-        proposal=draft(w, meeting),
-        deadline=timezone.now() + datetime.timedelta(hours=1),
+        actor=w.alice, proposal=draft(w, meeting), deadline=deadline
     )
     for unit in w.units[:9]:
         proposal_services.cast_ballot(actor=w.alice, proposal=proposal, unit=unit, choice="no")
-    past_deadline(proposal)
+    wait_past(deadline)
 
     def reader() -> bool:
         fresh = Proposal.objects.prefetch_related("votes").get(pk=proposal.pk)
@@ -348,6 +348,9 @@ def test_two_readers_and_a_secretary_at_once_close_it_once() -> None:
         assert results[3].code == Code.VOTE_CLOSED and closes[0].actor == "system"
     else:
         assert closes[0].actor == "alice"
+    # The ledger and the recount agree with what was stored.
+    report = audit.verify([w.council.pk])
+    assert report["ok"], report["problems"]
     connection.close()
 
 
