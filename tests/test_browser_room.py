@@ -184,3 +184,35 @@ def test_a_vote_past_its_deadline_is_closed_when_the_room_is_read_and_a_void_ite
     page.wait_for_selector("#vote")
     alice.check()
     assert [v.number for v in Vote.objects.filter(proposal=proposal).order_by("number")] == [1, 2]
+
+
+def test_the_warnings_work_with_javascript_off(
+    browser: Any,  # noqa: F811 — the fixture
+    live_server: Any,
+    room: tuple[World, Meeting, Proposal],  # noqa: F811 — the fixture
+) -> None:
+    w, meeting, proposal = room
+    meeting = council_services.start_meeting(actor=w.alice, meeting=meeting)
+    check_in_units(w, meeting, w.units[:15])
+    context = browser.new_context(viewport={"width": 390, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit].primary")
+    page.goto(f"{live_server.url}/meetings/{meeting.pk}/")
+    later = (timezone.now() + datetime.timedelta(hours=1)).astimezone(w.council.zone)
+    page.fill(f"#deadline-{proposal.pk}", later.strftime("%Y-%m-%dT%H:%M"))
+    page.click(f"#open-{proposal.pk}")
+    page.wait_for_selector("#vote-deadline")
+    page.click(f"#att-{w.units[14].pk}")
+    page.wait_for_selector("#confirm")
+    page.click("#confirm")
+    page.wait_for_selector("#quorum.unmet")
+    page.click(f"a[href='/proposals/{proposal.pk}/close/']")
+    page.wait_for_selector("#close-void")  # the quorum is lost: closed now, void
+    page.click("#confirm-close")
+    page.wait_for_selector(f"#result-{proposal.pk}")
+    assert Vote.objects.get(proposal=proposal).outcome == "no_quorum"
+    assert not page.evaluate(OVERFLOWS)
