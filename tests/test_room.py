@@ -520,6 +520,10 @@ def test_the_projector_shows_the_yes_needed_and_the_time_left() -> None:
     text = page(client_for(w.dave), reverse("projector", args=[meeting.pk]))
     assert "Yes needed: 11" in text  # more than half of 21 member units
     assert "Time left: 10:2" in text or "Time left: 10:3" in text
+    chinese = client_for(w.dave)
+    chinese.cookies["django_language"] = "zh-hans"
+    text = page(chinese, reverse("meeting-live", args=[meeting.pk, "projector"]))
+    assert "所需赞成票：11" in text and "剩余时间：10:" in text
 
 
 @pytest.mark.django_db
