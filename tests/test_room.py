@@ -235,6 +235,18 @@ def test_a_page_read_closes_a_vote_past_its_deadline(
     assert len(events("vote.closed")) == 1
 
 
+def test_the_polled_vote_panel_reloads_the_page_once_its_vote_is_closed(
+    due: tuple[World, Meeting, Proposal],
+) -> None:
+    w, meeting, proposal = due
+    url = reverse("meeting-live", args=[meeting.pk, "vote"])
+    answer = client_for(w.alice).get(url, {"open": proposal.pk})
+    assert answer["HX-Refresh"] == "true"  # the agenda of that page is stale now
+    assert_closed_by_the_system(proposal)
+    answer = client_for(w.alice).get(url, {"open": ""})
+    assert "HX-Refresh" not in answer  # this page already shows no open vote
+
+
 def test_the_ballot_page_closes_it_and_offers_no_buttons(
     due: tuple[World, Meeting, Proposal],
 ) -> None:
@@ -523,7 +535,7 @@ def test_the_projector_shows_the_yes_needed_and_the_time_left() -> None:
     chinese = client_for(w.dave)
     chinese.cookies["django_language"] = "zh-hans"
     text = page(chinese, reverse("meeting-live", args=[meeting.pk, "projector"]))
-    assert "所需赞成票：11" in text and "剩余时间：10:" in text
+    assert "所需赞成票：11" in text and "剩余时间：10:" in text  # noqa: RUF001 — Chinese colons
 
 
 @pytest.mark.django_db

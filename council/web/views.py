@@ -362,7 +362,14 @@ def meeting_live(request: HttpRequest, pk: int, part: str) -> HttpResponse:
         # The rows alone: check-ins made elsewhere (online, another secretary) show up.
         rows, _eligible, _present = _unit_rows(meeting, access)
         return render(request, template, {"room": AttendanceTable(meeting, rows)})
-    return render(request, template, {"room": meeting_room(meeting, access)})
+    room = meeting_room(meeting, access)
+    response = render(request, template, {"room": room})
+    shown = request.GET.get("open") if part == "vote" else None
+    if shown is not None and shown != (str(room.current.pk) if room.current else ""):
+        # The page shows another vote than the one open now (opened or closed elsewhere,
+        # or closed at its deadline by this very read): reload it all, agenda included.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
