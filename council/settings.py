@@ -182,6 +182,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A council's pages activate its time zone; every request starts and ends without one.
+    "council.http.middleware.CouncilTimeZoneMiddleware",
     # Faults (issue 7): a lost database connection answers 503 with Retry-After.
     "council.http.middleware.DatabaseUnavailableMiddleware",
     # A sign-in refused by the per-address limit becomes its 429 answer.

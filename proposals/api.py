@@ -173,6 +173,20 @@ class ProposalViewSet(ListReadCreateViewSet):
         )
         return scope(queryset, self.request, "council")
 
+    def get_object(self) -> Any:
+        # The read-time close: a vote past its deadline is closed (by the system) before
+        # anything about it is answered or acted on.
+        proposal = super().get_object()
+        services.close_if_due(proposal)
+        return proposal
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        if self.action == "list":
+            for proposal in page or []:
+                services.close_if_due(proposal)  # no query unless a deadline has passed
+        return page
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         meeting = referenced(Meeting, request, "meeting")
         unit_id = request.data.get("proposer_unit") if hasattr(request.data, "get") else None
@@ -348,6 +362,11 @@ class DecisionViewSet(CsvDownloads, mixins.ListModelMixin, viewsets.GenericViewS
     def get_queryset(self) -> Any:
         queryset = Vote.objects.closed().select_related("proposal").order_by("closed_at", "id")
         return scope(queryset, self.request, "proposal__council")
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The read-time close: a vote past its deadline is a decision of the register.
+        services.close_due(scope(Vote.objects.all(), request, "proposal__council"))
 
     @extend_schema(
         parameters=[

@@ -17,6 +17,7 @@ How a cast and a close are kept from racing (see docs/architecture.md):
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Mapping
 from typing import Any
@@ -604,13 +605,19 @@ def record_show_of_hands(
 
 
 @transaction.atomic
-def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
+def close_vote(
+    *, actor: Actor | None, proposal: Proposal, expected_vote: int | None = None
+) -> Proposal:
     """Close the proposal's open vote atomically and freeze its result.
 
     Waits for the casts in flight (exclusive lock on the vote), counts the committed
     ballots and the units present now, evaluates the rule set frozen on the vote — a
     lost quorum gives ``no_quorum`` — and stores the result with its arithmetic.
     ``actor=None`` is the system closing a vote whose deadline passed.
+
+    ``expected_vote``: close only that vote. A closer that decided to close from what
+    it read before taking the locks (the deadline task, a read-time close) passes the
+    vote it read, so that it never closes a newer vote opened meanwhile (``vote_closed``).
     """
     if actor is not None:
         permissions.require_manage(actor, _council_id(proposal))
@@ -628,7 +635,7 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
     )
     if vote is None:
         raise Conflict(_("The vote is not open."), code=Code.VOTE_NOT_OPEN)
-    if vote.closed_at is not None:
+    if vote.closed_at is not None or (expected_vote is not None and vote.pk != expected_vote):
         raise Conflict(_("The vote is already closed."), code=Code.VOTE_CLOSED)
     vote.proposal = proposal
     now = timezone.now()
@@ -665,3 +672,47 @@ def close_vote(*, actor: Actor | None, proposal: Proposal) -> Proposal:
         },
     )
     return proposal
+
+
+def is_due(vote: Vote | None, now: datetime.datetime | None = None) -> bool:
+    """An open vote whose deadline has passed: closed to ballots, and to be closed."""
+    return (
+        vote is not None
+        and vote.closed_at is None
+        and vote.deadline is not None
+        and vote.deadline <= (now or timezone.now())
+    )
+
+
+def close_if_due(proposal: Proposal) -> bool:
+    """The read-time close: if the proposal's current vote (as already loaded) is open
+    past its deadline, close it as the system, as the deadline task does. True when it
+    was due (closed now, or by someone else meanwhile): the caller re-reads.
+
+    Race-free by the close's own locks: of two readers, a reader and the task, or a
+    reader and a secretary's close, one closes and the others find the vote closed
+    (``vote_closed``, ignored here). Costs nothing while no deadline has passed.
+    """
+    vote = proposal.current_vote
+    if vote is None or not is_due(vote):
+        return False
+    # Closed meanwhile by someone else: the reader reads it closed all the same.
+    with contextlib.suppress(Conflict):
+        close_vote(actor=None, proposal=proposal, expected_vote=vote.pk)
+    # Read again as it is now: drops the cached current vote and prefetched votes.
+    proposal.refresh_from_db()
+    return True
+
+
+def close_due(votes: Any) -> int:
+    """The read-time close of a list of decisions: close every vote of ``votes`` (a
+    queryset of the reader's scope) that is open past its deadline, as the system. One
+    indexed query when none is; race-free as :func:`close_if_due`. Returns how many
+    this call closed."""
+    closed = 0
+    due = votes.filter(closed_at__isnull=True, deadline__lte=timezone.now())
+    for vote in due.select_related("proposal"):
+        with contextlib.suppress(Conflict):  # closed meanwhile by someone else
+            close_vote(actor=None, proposal=vote.proposal, expected_vote=vote.pk)
+            closed += 1
+    return closed

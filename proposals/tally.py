@@ -61,6 +61,13 @@ def evaluate(vote: Vote, count: Count) -> rules.Result:
     return rules.evaluate(count.counts, vote.rule_set)
 
 
+def without_unit(vote: Vote, unit_id: int) -> rules.Result:
+    """The live result if ``unit_id`` left now: what a check-out's warning shows. A unit
+    that has voted stays present for the vote (its ballot counts)."""
+    present = present_unit_ids(vote.proposal.meeting) - {unit_id}
+    return evaluate(vote, count_vote(vote, present_ids=present))
+
+
 def recount(vote: Vote) -> dict[str, Any] | None:
     """Re-derive a closed vote's result from its stored ballots and frozen records.
 

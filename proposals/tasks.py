@@ -39,7 +39,7 @@ def close_due_votes() -> int:
     due = Vote.objects.open().filter(deadline__lte=timezone.now())
     for vote in due.select_related("proposal"):
         try:
-            services.close_vote(actor=None, proposal=vote.proposal)
+            services.close_vote(actor=None, proposal=vote.proposal, expected_vote=vote.pk)
             closed += 1
         except Conflict:
             log.info("vote %s was closed by someone else meanwhile", vote.pk)

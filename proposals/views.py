@@ -20,6 +20,7 @@ from council.errors import Forbidden, Invalid
 from council.http.security import BallotRateThrottle, page_throttled
 from council.models import Attendance, Meeting
 from council.web.pages import act, refused, visible
+from council.web.views import meeting_room
 from members.models import MemberUnit
 
 from . import queries, services, tally
@@ -49,6 +50,17 @@ class ProposalForm(forms.Form):
         self.fields["proposer_unit"].queryset = MemberUnit.objects.filter(  # type: ignore[attr-defined]
             council_id=council_id
         ).order_by("short_name")
+
+
+class OpenVoteForm(forms.Form):
+    """The secretary's "Open the vote" form: an optional deadline, typed in the
+    council's local time (its zone is active: ``visible()``)."""
+
+    deadline = forms.DateTimeField(
+        label=gettext_lazy("Deadline"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
 
 
 def _invalid(form: forms.Form) -> None:
@@ -169,12 +181,28 @@ def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def proposal_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the vote, with the deadline the secretary typed, if any (in the council's
+    time zone; the service refuses one in the past, and anyone but a secretary)."""
     proposal = _proposal(request, pk)
+    with timezone.override(proposal.meeting.council.zone):
+        form = OpenVoteForm(request.POST)
+        valid = form.is_valid()
+    if not valid:
+        return act(request, lambda: _invalid_deadline(form), done=_room(proposal))
     return act(
         request,
-        lambda: services.open_vote(actor=request.user, proposal=proposal),
+        lambda: services.open_vote(
+            actor=request.user, proposal=proposal, deadline=form.cleaned_data["deadline"]
+        ),
         done=_room(proposal, "vote"),
         success=_("The vote is open."),
+    )
+
+
+def _invalid_deadline(form: forms.Form) -> None:
+    # Named by the field's label, in the reader's language (not the field's name).
+    raise Invalid(
+        {"non_field_errors": [f"{_('Deadline')}: {m}" for m in form.errors.get("deadline", [])]}
     )
 
 
@@ -185,7 +213,15 @@ def proposal_close(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         if not access.can_manage:
             return _only_secretaries(request)
-        return render(request, "proposals/confirm_close.html", {"proposal": proposal})
+        # The live room (a vote past its deadline is closed by this read): the count,
+        # the units that have not voted and the quorum line, before the irreversible step.
+        room = meeting_room(proposal.meeting, access)
+        if room.current is None or room.current.pk != proposal.pk:
+            # Nothing to close (not opened yet, or closed — perhaps by this very read at
+            # its deadline): say so, offer no button.
+            proposal.refresh_from_db()
+            return render(request, "proposals/confirm_close.html", {"proposal": proposal})
+        return render(request, "proposals/confirm_close.html", {"proposal": proposal, "room": room})
     return act(
         request,
         lambda: services.close_vote(actor=request.user, proposal=proposal),
@@ -254,6 +290,7 @@ def ballot_page(request: HttpRequest, pk: int) -> HttpResponse:
     latest ballot was cast by someone else, the receipt of the person's own cast just
     made (``?receipt=<unit>``), and — in person — whether the unit is checked in."""
     proposal, access = _proposal_access(request, pk)
+    services.close_if_due(proposal)  # past its deadline: closed by this read
     vote = proposal.current_vote
     meeting = proposal.meeting
     units = list(MemberUnit.objects.filter(pk__in=access.units).order_by("short_name"))
@@ -383,6 +420,8 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     from council.web.exports import verifier_sha256
 
     council, _access = visible(request, Council.objects.all(), lambda c: c.pk, slug=slug)
+    # The read-time close: a vote past its deadline is a decision of the register.
+    services.close_due(Vote.objects.filter(proposal__council=council))
     # The form's "any" is an empty value: not a filter (to the API, a malformed one).
     chosen = {k: v for k, v in request.GET.items() if k in DecisionFilter.base_filters and v}
     register_filter = DecisionFilter(

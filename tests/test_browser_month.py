@@ -53,11 +53,15 @@ class Screen:
         self.page = context.new_page()
         self.page.set_default_timeout(10_000)
         self.errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.instants: list[datetime.datetime] = []
 
-    def sign_in(self, username: str, password: str = "pw") -> Screen:
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def sign_in(self, username: str, password: str = "pw") -> Screen:  # noqa: S107
         self.page.goto(f"{self.url}/accounts/login/")
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", password)
@@ -71,7 +75,7 @@ class Screen:
         self.check()
         return self.page
 
-    def check(self, *, instants: list[datetime.datetime] = ()) -> None:  # type: ignore[assignment]
+    def check(self, *, instants: tuple[datetime.datetime, ...] = ()) -> None:
         """No error, no sideways scrolling on a phone, no time of the record in UTC."""
         page = self.page
         page.wait_for_selector(f"html[lang={self.language}]")

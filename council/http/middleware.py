@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -64,3 +65,22 @@ def unavailable(request: HttpRequest) -> HttpResponse:
         )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class CouncilTimeZoneMiddleware:
+    """Each request starts in the server's zone and leaves no zone behind.
+
+    A page about a council activates the council's zone (``council/web/pages.py:
+    visible()``) for the rest of its request; the zone is thread-local, so without the
+    reset the next request served by the same thread would inherit it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

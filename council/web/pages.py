@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from council.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -26,14 +27,38 @@ M = TypeVar("M", bound=Model)
 def visible(
     request: HttpRequest, queryset: QuerySet[M], council_of: Callable[[M], int], **lookup: Any
 ) -> tuple[M, permissions.Access]:
-    """The object and the person's access to its council; 404 if they cannot see it."""
+    """The object and the person's access to its council; 404 if they cannot see it.
+
+    The page then speaks the council's time: its time zone is activated for the rest of
+    the request (``CouncilTimeZoneMiddleware`` resets it after each request), so the
+    full page and every live fragment, and the dates typed in its forms, agree.
+    """
     obj = queryset.filter(**lookup).first()
     if obj is None:
         raise Http404
     access = permissions.access(request.user, council_of(obj))
     if not access.can_view:
         raise Http404  # another council's object: do not reveal that it exists
+    council = loaded_council(obj)
+    if council is not None:
+        timezone.activate(council.zone)
     return obj, access
+
+
+def loaded_council(obj: Model) -> Any:
+    """The council of a page's object when it is already loaded (the object itself, or
+    its ``council`` or ``meeting.council`` read with ``select_related``): no query."""
+    from council.models import Council
+
+    if isinstance(obj, Council):
+        return obj
+    cache = obj._state.fields_cache
+    if isinstance(cache.get("council"), Council):
+        return cache["council"]
+    meeting = cache.get("meeting")
+    if meeting is not None and isinstance(meeting._state.fields_cache.get("council"), Council):
+        return meeting._state.fields_cache["council"]
+    return None
 
 
 def refused(request: HttpRequest, error: ServiceError) -> HttpResponse:

@@ -31,6 +31,7 @@ from council.models import Attendance, Council, LedgerEvent, LedgerHead, Meeting
 from members import permissions
 from members.models import MemberUnit, Role
 from proposals import explain, rules, tally
+from proposals import services as proposal_services
 from proposals.models import Ballot, Proposal, Vote
 
 from .pages import act, refused, visible
@@ -61,9 +62,12 @@ def home(request: HttpRequest) -> HttpResponse:
     open_votes = []
     for vote in votes:
         vote.proposal.current_vote = vote
+        if proposal_services.close_if_due(vote.proposal):
+            continue  # past its deadline: closed now, no longer in progress
         open_votes.append(vote.proposal)
+    still_open = [p.current_vote for p in open_votes]
     cast = set(
-        Ballot.objects.filter(vote__in=votes, unit__in=mine).values_list(
+        Ballot.objects.filter(vote__in=still_open, unit__in=mine).values_list(
             "vote__proposal_id", "unit_id"
         )
     )
@@ -231,11 +235,18 @@ class QuorumBar:
 AGENDA_PAGE_SIZE = 20
 
 
-def meeting_room(
-    meeting: Meeting, access: permissions.Access, agenda_page: str | int | None = None
-) -> Room:
-    """``agenda_page``: show that page of the agenda (any text: Paginator.get_page reads
-    a missing or bad number as the first page, one past the end as the last)."""
+@dataclass
+class AttendanceTable:
+    """What the attendance table (``council/_attendance.html``) shows, polled alone."""
+
+    meeting: Meeting
+    rows: list[UnitRow]
+
+
+def _unit_rows(
+    meeting: Meeting, access: permissions.Access
+) -> tuple[list[UnitRow], set[int], dict[int, Attendance]]:
+    """The attendance table's rows (three queries): units, who is eligible, who is here."""
     council = meeting.council
     units = list(council.units.order_by("-voting", "short_name"))
     if meeting.status == Meeting.Status.SCHEDULED:
@@ -261,6 +272,16 @@ def meeting_room(
         )
         for u in units
     ]
+    return rows, eligible_ids, open_attendance
+
+
+def meeting_room(
+    meeting: Meeting, access: permissions.Access, agenda_page: str | int | None = None
+) -> Room:
+    """``agenda_page``: show that page of the agenda (any text: Paginator.get_page reads
+    a missing or bad number as the first page, one past the end as the last)."""
+    council = meeting.council
+    rows, eligible_ids, open_attendance = _unit_rows(meeting, access)
     present_eligible = {u for u in open_attendance if u in eligible_ids}
     agenda = (
         meeting.proposals.select_related("proposer_unit")
@@ -292,6 +313,10 @@ def meeting_room(
             room.results[proposal.pk] = tally.result_of(proposal.current_vote)
         elif proposal.status == Proposal.Status.OPEN and room.current is None:
             room.current = proposal
+    if room.current is not None and proposal_services.close_if_due(room.current):
+        # Its deadline has passed: closed now by the system (or by someone else just
+        # before), so the room is read again, with the vote closed and its result.
+        return meeting_room(meeting, access, agenda_page)
     if room.current is not None and (vote := room.current.current_vote) is not None:
         vote.proposal = room.current
         ballots = {b.unit_id: b for b in Ballot.objects.filter(vote=vote).select_related("cast_by")}
@@ -328,6 +353,7 @@ def meeting_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 LIVE_PARTS = {
     "quorum": "council/_quorum.html",
+    "attendance": "council/_attendance.html",
     "vote": "proposals/_vote_live.html",
     "projector": "council/_projector_live.html",
 }
@@ -344,7 +370,18 @@ def meeting_live(request: HttpRequest, pk: int, part: str) -> HttpResponse:
         # The bar needs two counts, not the whole room: every open meeting page asks for
         # it every two seconds.
         return render(request, template, {"room": QuorumBar(meeting, queries.quorum(meeting))})
-    return render(request, template, {"room": meeting_room(meeting, access)})
+    if part == "attendance":
+        # The rows alone: check-ins made elsewhere (online, another secretary) show up.
+        rows, _eligible, _present = _unit_rows(meeting, access)
+        return render(request, template, {"room": AttendanceTable(meeting, rows)})
+    room = meeting_room(meeting, access)
+    response = render(request, template, {"room": room})
+    shown = request.GET.get("open") if part == "vote" else None
+    if shown is not None and shown != (str(room.current.pk) if room.current else ""):
+        # The page shows another vote than the one open now (opened or closed elsewhere,
+        # or closed at its deadline by this very read): reload it all, agenda included.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
@@ -509,8 +546,50 @@ def attendance(request: HttpRequest, pk: int, unit_id: int) -> HttpResponse:
     if unit is None:
         return act(request, lambda: _not_found(), done=done)
     present = request.POST.get("present") == "1"
+    if not present and request.POST.get("confirmed") != "1":
+        warning = _check_out_warning(request, meeting, unit, done)
+        if warning is not None:
+            return warning
     service: Any = services.check_in if present else services.check_out
     return act(request, lambda: service(actor=request.user, meeting=meeting, unit=unit), done=done)
+
+
+def _check_out_warning(
+    request: HttpRequest, meeting: Meeting, unit: MemberUnit, cancel: str
+) -> HttpResponse | None:
+    """A check-out that would lose the open vote's quorum asks first (a plain form that
+    posts again with ``confirmed=1``): closed so, the vote would end void."""
+    vote = (
+        Vote.objects.open()
+        .filter(proposal__meeting=meeting)
+        .select_related("proposal")
+        .order_by("pk")
+        .first()
+    )
+    if vote is None or proposal_services.is_due(vote):
+        return None
+    vote.proposal.meeting = meeting
+    before = tally.result_of(vote)
+    after = tally.without_unit(vote, unit.pk)
+    if before is None or not before.quorum.met or after.quorum.met:
+        return None
+    return render(
+        request,
+        "confirm.html",
+        {
+            "heading": _("Check %(unit)s out and lose the quorum?") % {"unit": unit.short_name},
+            "subject": vote.proposal.title,
+            "warning": _(
+                "A vote is open. Without %(unit)s the quorum is lost: if the vote were "
+                "closed so, it would end void (no quorum)."
+            )
+            % {"unit": unit.short_name},
+            "details": [explain.quorum_sentence(after.quorum)],
+            "hidden": [("present", "0"), ("confirmed", "1")],
+            "button": _("Check out anyway"),
+            "cancel": cancel,
+        },
+    )
 
 
 def _not_found() -> None:

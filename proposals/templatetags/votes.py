@@ -64,3 +64,21 @@ def last_closed(proposals: list[Any]) -> object:
     """The most recently closed proposal of an agenda, for the projector between votes."""
     closed = [p for p in proposals if p.status == "closed" and p.closed_at]
     return max(closed, key=lambda p: p.closed_at) if closed else None
+
+
+@register.filter
+def time_left(deadline: Any) -> str:
+    """What remains until a deadline, to the second: "1:05:09", "4:59", "0:00" once
+    passed (the projector shows it, refreshed every second)."""
+    import datetime
+
+    from django.utils import timezone
+
+    if not isinstance(deadline, datetime.datetime):
+        return ""
+    seconds = max(0, int((deadline - timezone.now()).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes}:{seconds:02d}"
