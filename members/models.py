@@ -234,6 +234,8 @@ class Invitation(models.Model):
     def pending(self) -> bool:
         """Neither accepted nor revoked (an expired one can still be resent)."""
         return self.accepted_at is None and self.revoked_at is None
+
+
 class Profile(models.Model):
     """A person's preferences that outlive a session: the language their emails are
     written in.
