@@ -353,13 +353,18 @@ def _present_units(proposal: Proposal, vote: Vote) -> list[MemberUnit]:
 
 
 HANDS_NONE = "none"  # the form's "not voting": no ballot is recorded for the unit
+# A unit that has voted already (online, or recorded earlier) keeps its ballot unless the
+# secretary picks another choice for it: a show of hands never silently overwrites a
+# delegate's own ballot.
+HANDS_KEEP = "keep"
 
 
 @login_required
 def show_of_hands(request: HttpRequest, pk: int) -> HttpResponse:
     """The secretary's show of hands: every unit present votes yes, except those picked
     for no or abstain (or left not voting). GET shows the form (one row per unit
-    present, "yes" chosen); POST records every ballot at once, or none."""
+    present, "yes" chosen, or "keep" for a unit that has voted); POST records every
+    ballot at once, or none."""
     proposal, access = _proposal_access(request, pk)
     if not access.can_manage:
         return _only_secretaries(request)
@@ -368,13 +373,19 @@ def show_of_hands(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("The vote is not open."))
         return redirect(_room(proposal, "vote"))
     if request.method != "POST":
+        units = _present_units(proposal, vote)
+        ballots = {
+            b.unit_id: b
+            for b in Ballot.objects.filter(vote=vote, unit__in=units).select_related("cast_by")
+        }
         return render(
             request,
             "proposals/show_of_hands.html",
             {
                 "proposal": proposal,
-                "units": _present_units(proposal, vote),
+                "rows": [(unit, ballots.get(unit.pk)) for unit in units],
                 "none": HANDS_NONE,
+                "keep": HANDS_KEEP,
             },
         )
     too_many = page_throttled(request, BallotRateThrottle())
@@ -385,7 +396,7 @@ def show_of_hands(request: HttpRequest, pk: int) -> HttpResponse:
     choices = {}
     for unit in picked:
         choice = request.POST.get(f"choice-{unit.pk}", Ballot.Choice.YES)
-        if choice != HANDS_NONE:
+        if choice not in (HANDS_NONE, HANDS_KEEP):
             choices[unit] = choice
     counts = {c: sum(1 for v in choices.values() if v == c) for c in Ballot.Choice.values}
     recorded: list[Ballot] = []

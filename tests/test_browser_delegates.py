@@ -142,6 +142,9 @@ def test_the_delegates_week_receipt_notice_history_and_show_of_hands(
     alice.page.wait_for_url(f"**/proposals/{proposal.pk}/show-of-hands/")
     alice.check()
     assert not axe_problems(alice.page), axe_problems(alice.page)
+    # U01 voted online (bea's "no"): the form keeps it unless the secretary picks again.
+    assert alice.page.is_checked(f"#h-{u01}-keep")
+    alice.page.check(f"#h-{u01}-yes")
     alice.page.check(f"#h-{w.units[1].pk}-no")
     alice.page.check(f"#h-{w.units[2].pk}-abstain")
     alice.page.check(f"#h-{w.units[3].pk}-none")

@@ -146,6 +146,37 @@ def test_the_show_of_hands_page_records_yes_except_the_units_marked(
     assert url in room  # the vote panel links to the form
 
 
+def test_a_show_of_hands_keeps_the_ballots_units_cast_themselves(
+    world: World, open_vote: Proposal
+) -> None:
+    # bob voted no online before the room raised hands.
+    proposal_services.cast_ballot(
+        actor=world.bob, proposal=open_vote, unit=world.units[0], choice="no"
+    )
+    page = Client()
+    page.force_login(world.alice)
+    url = reverse("show-of-hands", args=[open_vote.pk])
+    text = page.get(url).content.decode()
+    chair = world.units[0].pk
+    assert f'id="h-{chair}-keep" checked' in text and "Keep its ballot: no (bob)" in text
+    assert f'id="h-{chair}-yes" checked' not in text
+    assert f'id="h-{chair}-none"' not in text  # a ballot cast cannot be "not voting"
+    # The form as sent, untouched: every other unit yes, bob's no kept, no event for it.
+    data: dict[str, Any] = {"unit": [str(u.pk) for u in world.units[:15]]}
+    data[f"choice-{chair}"] = "keep"
+    assert page.post(url, data).status_code == 302
+    ballots = Ballot.objects.filter(vote=open_vote.current_vote)
+    kept = ballots.get(unit=world.units[0])
+    assert (kept.choice, kept.cast_by, kept.recorded_by_secretary) == ("no", world.bob, False)
+    assert ballots.filter(choice="yes").count() == 14
+    assert len(casts(open_vote)) == 1 + 14
+    # Picking another choice for it is a deliberate override, recorded as the secretary's.
+    data[f"choice-{chair}"] = "yes"
+    assert page.post(url, data).status_code == 302
+    kept.refresh_from_db()
+    assert (kept.choice, kept.cast_by, kept.recorded_by_secretary) == ("yes", world.alice, True)
+
+
 def test_the_show_of_hands_page_refused_goes_back_to_the_form_with_nothing_written(
     world: World, open_vote: Proposal
 ) -> None:
