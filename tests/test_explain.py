@@ -169,14 +169,20 @@ def test_pages_show_the_same_exact_line() -> None:
 
 
 def _po_entries(path: Path) -> dict[str, str]:
-    """msgid → msgstr from a .po file (multi-line strings joined; header skipped)."""
+    """msgid → msgstr from a .po file (multi-line strings joined; header skipped).
+
+    A message with a context is keyed as gettext stores it: ``context\x04msgid``.
+    """
     entries: dict[str, str] = {}
     key = None
     current: dict[str, list[str]] = {}
     for raw in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         line = raw.strip()
-        if line.startswith("msgid "):
-            current = {"msgid": [line[6:]]}
+        if line.startswith("msgctxt "):
+            current = {"msgctxt": [line[8:]]}
+            key = "msgctxt"
+        elif line.startswith("msgid "):
+            current["msgid"] = [line[6:]]
             key = "msgid"
         elif line.startswith("msgstr "):
             current["msgstr"] = [line[7:]]
@@ -195,6 +201,8 @@ def _po_entries(path: Path) -> dict[str, str]:
                 )
 
             msgid = text(current["msgid"])
+            if "msgctxt" in current and msgid:
+                msgid = text(current["msgctxt"]) + "\x04" + msgid
             if msgid:
                 entries[msgid] = text(current["msgstr"])
             current, key = {}, None
