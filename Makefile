@@ -40,7 +40,11 @@ run: install
 	$(WITH_DB) && $(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo \
 	  && $(PY) manage.py runserver 127.0.0.1:8000
 
-## make test: install and run the whole suite, on PostgreSQL (the same one as make run).
+## make test: install and run the whole suite, on PostgreSQL (the same one as make run),
+## on every core: one pytest-xdist worker per core, each with its own test database, a
+## test file's tests kept on one worker (they share its browser). PYTEST_ARGS replaces
+## these options: `make test PYTEST_ARGS=tests/test_rules.py` runs one file in-process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 test: install
 	$(WITH_DB) && $(PY) -m pytest $(PYTEST_ARGS)
 
