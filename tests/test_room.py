@@ -258,6 +258,26 @@ def test_the_ballot_page_closes_it_and_offers_no_buttons(
     assert 'id="result-h"' in text
 
 
+@pytest.mark.parametrize("way", ["api", "page"])
+def test_a_vote_past_its_deadline_does_not_hold_the_adjournment_back(
+    due: tuple[World, Meeting, Proposal], way: str
+) -> None:
+    w, meeting, proposal = due
+    if way == "api":
+        token = member_services.issue_token(user=w.alice)[1]
+        answer = Client(HTTP_AUTHORIZATION=f"Token {token}").post(
+            f"/api/v1/meetings/{meeting.pk}/adjourn/"
+        )
+        assert answer.status_code == 200, answer.content
+        assert answer.json()["status"] == "adjourned"
+    else:
+        answer = client_for(w.alice).post(reverse("meeting-adjourn", args=[meeting.pk]))
+        assert answer.status_code == 302
+    assert_closed_by_the_system(proposal)
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.ADJOURNED
+
+
 @pytest.mark.parametrize("endpoint", ["tally/", "", "ballots/", "list", "decisions", "csv"])
 def test_an_api_read_closes_a_vote_past_its_deadline(
     due: tuple[World, Meeting, Proposal], endpoint: str

@@ -26,6 +26,8 @@ from members import permissions
 from members import services as member_services
 from members.models import MemberUnit, Role
 from proposals import exports
+from proposals import services as proposal_services
+from proposals.models import Vote
 
 from .common import ID, ListReadCreateViewSet, RulesField, referenced, scope
 from .fields import StrictBooleanField, StrictModelSerializer, path_id
@@ -235,7 +237,10 @@ class MeetingViewSet(CsvDownloads, ListReadCreateViewSet):
     @extend_schema(request=None, responses=MeetingSerializer)
     @action(detail=True, methods=["post"])
     def adjourn(self, request: Request, pk: str) -> Response:
-        meeting = services.adjourn_meeting(actor=request.user, meeting=self.get_object())
+        meeting = self.get_object()
+        # A vote past its deadline is closed, not open: it does not hold the adjournment back.
+        proposal_services.close_due(Vote.objects.filter(proposal__meeting=meeting))
+        meeting = services.adjourn_meeting(actor=request.user, meeting=meeting)
         return Response(self.get_serializer(meeting).data)
 
     @extend_schema(responses=QuorumSerializer)

@@ -526,6 +526,8 @@ def meeting_adjourn(request: HttpRequest, pk: int) -> HttpResponse:
                 "cancel": reverse("meeting", args=[pk]),
             },
         )
+    # A vote past its deadline is closed, not open: it does not hold the adjournment back.
+    proposal_services.close_due(Vote.objects.filter(proposal__meeting=meeting))
     return act(
         request,
         lambda: services.adjourn_meeting(actor=request.user, meeting=meeting),
