@@ -71,15 +71,7 @@ def invite(
     permissions.require_manage(actor, council.pk)
     inviter = permissions.account(actor)
     email = BaseUserManager.normalize_email(email.strip())
-    errors: dict[str, list[str]] = {}
-    if role == Role.Kind.DELEGATE and unit is None:
-        errors["unit"] = [_("A delegate represents one unit: name it.")]
-    elif role != Role.Kind.DELEGATE and unit is not None:
-        errors["unit"] = [_("Only delegates represent a unit.")]
-    elif unit is not None and unit.council_id != council.pk:
-        errors["unit"] = [_("This unit is not a member of the council.")]
-    if errors:
-        raise Invalid(errors)
+    services.require_role_unit(council, role, unit)
     token, hashed = _new_token()
     invitation = Invitation(
         council=council,

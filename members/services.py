@@ -105,6 +105,17 @@ def update_unit(*, actor: Actor, unit: MemberUnit, **fields: Any) -> MemberUnit:
     return unit
 
 
+def require_role_unit(council: Council, role: str, unit: MemberUnit | None) -> None:
+    """A delegate represents one unit of the council; the other roles represent none.
+    The one check of a role's unit, for a grant and for an invitation to it."""
+    if role == Role.Kind.DELEGATE and unit is None:
+        raise Invalid({"unit": [_("A delegate represents one unit: name it.")]})
+    if role != Role.Kind.DELEGATE and unit is not None:
+        raise Invalid({"unit": [_("Only delegates represent a unit.")]})
+    if unit is not None and unit.council_id != council.pk:
+        raise Invalid({"unit": [_("This unit is not a member of the council.")]})
+
+
 @transaction.atomic
 def grant_role(
     *,
@@ -123,15 +134,7 @@ def grant_role(
     permissions.require_manage(actor, council.pk)
     if actor is not None and actor.pk == user.pk and not permissions.is_superuser(actor):
         raise Forbidden(_("You cannot grant a role to yourself: ask another secretary."))
-    errors: dict[str, list[str]] = {}
-    if role == Role.Kind.DELEGATE and unit is None:
-        errors["unit"] = [_("A delegate represents one unit: name it.")]
-    elif role != Role.Kind.DELEGATE and unit is not None:
-        errors["unit"] = [_("Only delegates represent a unit.")]
-    elif unit is not None and unit.council_id != council.pk:
-        errors["unit"] = [_("This unit is not a member of the council.")]
-    if errors:
-        raise Invalid(errors)
+    require_role_unit(council, role, unit)
     granted = Role(user=user, council=council, role=role, unit=unit)
     check_model(granted)
     granted.save()

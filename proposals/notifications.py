@@ -188,26 +188,20 @@ def _compose(note: Notification, head: str | None = None) -> tuple[str, str]:
     proposal = vote.proposal
     council = proposal.council
     names = {"council": council.name, "title": proposal.title, "zone": council.time_zone}
+    if vote.deadline:
+        names["at"] = f"{vote.deadline.astimezone(council.zone):%Y-%m-%d %H:%M}"
     link = "\n\n" + ballot_page_url(vote)
     if note.kind == Notification.Kind.VOTE_OPENED:
         subject = _("[%(council)s] Vote open: %(title)s") % names
         body = _("The vote on “%(title)s” is open. Cast your unit's ballot in Quorum.") % names
         if vote.deadline:
-            local = vote.deadline.astimezone(council.zone)
-            body += "\n" + _("Deadline: %(at)s (%(zone)s).") % {
-                **names,
-                "at": f"{local:%Y-%m-%d %H:%M}",
-            }
+            body += "\n" + _("Deadline: %(at)s (%(zone)s).") % names
         body += link
     elif note.kind == Notification.Kind.REMINDER:
         subject = _("[%(council)s] Reminder: your unit has not voted on %(title)s") % names
         body = _("Your unit has no ballot yet on “%(title)s”.") % names
         if vote.deadline:
-            closes = vote.deadline.astimezone(council.zone)
-            body += "\n" + _("The vote closes at %(at)s (%(zone)s).") % {
-                **names,
-                "at": f"{closes:%Y-%m-%d %H:%M}",
-            }
+            body += "\n" + _("The vote closes at %(at)s (%(zone)s).") % names
         body += link
     elif note.kind == Notification.Kind.REPLACED:
         subject = _("[%(council)s] Your unit's ballot was changed: %(title)s") % names

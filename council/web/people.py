@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -269,8 +270,6 @@ def _email(request: HttpRequest, invitation: Invitation, token: str) -> None:
         invitations.send(invitation, token, link, translation.get_language() or "en")
     except Exception:
         log.exception("invitation %s: the email could not be sent", invitation.pk)
-        from django.contrib import messages
-
         messages.warning(
             request,
             _("The invitation is saved but its email could not be sent: try to resend it."),
